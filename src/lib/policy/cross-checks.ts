@@ -1,0 +1,30 @@
+import type { Policy } from './schema.js';
+
+/** Returns the text of the first duplicate client id or public key, or undefined. */
+export function findDuplicates(policy: Policy): string | undefined {
+  const ids = new Map<string, number>();
+  const keys = new Map<string, string>();
+  for (const [index, client] of policy.clients.entries()) {
+    const earlier = ids.get(client.id);
+    if (earlier !== undefined) {
+      return `clients[${index}].id: client id "${client.id}" is already used by clients[${earlier}]`;
+    }
+    ids.set(client.id, index);
+    for (const [keyIndex, entry] of client.keys.entries()) {
+      const identity = keyIdentity(typeof entry === 'string' ? entry : entry.key);
+      const owner = keys.get(identity);
+      // One key under two ids would make the client id, and so its policy, ambiguous.
+      if (owner !== undefined && owner !== client.id) {
+        return `clients[${index}].keys[${keyIndex}]: this key is also listed for client "${owner}"`;
+      }
+      keys.set(identity, client.id);
+    }
+  }
+  return undefined;
+}
+
+/** The key type and base64 blob, without the comment. */
+export function keyIdentity(line: string): string {
+  const words = line.trim().split(/\s+/);
+  return `${words[0] ?? ''} ${words[1] ?? ''}`;
+}

@@ -1,0 +1,48 @@
+/**
+ * Every reason the gate refuses a session, with the one line the client sees. Messages name
+ * the rule and never the policy's contents, server paths or internal errors.
+ */
+export const REFUSALS = {
+  'audit-log-unavailable': 'the server cannot record this connection; ask the administrator to check borg-gate',
+  'policy-unavailable': 'the server access policy is unavailable; ask the administrator to check borg-gate',
+  'internal-error': 'internal error; ask the administrator to check the borg-gate audit log',
+  'unknown-client': 'this key is not known to the server access policy',
+  'client-disabled': 'this key is disabled',
+  'client-expired': 'this key has expired',
+  'key-expired': 'this key has expired',
+  'key-mismatch': 'this key does not belong to the client it was installed for',
+  'key-unverified': 'the server could not verify which key was used',
+  'source-not-permitted': 'connections from this address are not permitted for this key',
+  'interactive-login': 'interactive login is not permitted; this key only runs borg serve',
+  'command-not-permitted': 'only borg serve requests are permitted for this key',
+  'flag-not-permitted': 'this borg serve option is not permitted',
+  'program-not-permitted': 'the requested borg program (--remote-path) is not permitted',
+  'protocol-error': 'unexpected data from the borg client',
+  'repository-not-permitted': 'repository not permitted for this key',
+  'read-only': 'this key is read-only',
+  'delete-not-permitted': 'deleting archives is not permitted for this key',
+} as const;
+
+export type RefusalReason = keyof typeof REFUSALS;
+
+/** The exception class borg's client receives; with no traceback it prints only the message. */
+export const REFUSAL_EXCEPTION_CLASS = 'BorgGateRefusal';
+
+/** Returns the client-facing line for a refusal, with the fixed prefix. */
+export function refusalMessage(reason: RefusalReason, suffix = ''): string {
+  return `borg-gate: ${REFUSALS[reason]}${suffix}`;
+}
+
+/** A refusal decided by a check; carries the reason code for the audit log. */
+export class SessionRefused extends Error {
+  override readonly name = 'SessionRefused';
+
+  constructor(
+    readonly reason: RefusalReason,
+    /** Detail for the audit log only (escaped there); never shown to the client. */
+    readonly detail: string,
+    readonly clientSuffix = '',
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
