@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { isEscaped } from './escape.js';
+
+export { DEFAULT_MAX_LENGTH, escapeUntrusted } from './escape.js';
+
+export const SCHEMA_VERSION = 1;
+
+/** Record kinds. Adding one is one entry here plus a line in docs/audit-log.md. */
+export const AUDIT_EVENTS = [
+  'session_start',
+  'session_refused',
+  'session_end',
+  'check',
+  'keys_write',
+] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+/** `prev_hash` of the first record of a chain that has no predecessor. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
+
+// A hand-written record with a raw ESC or bidi override would reach an auditor's terminal.
+const printable = z
+  .string()
+  .refine(isEscaped, 'contains unescaped control or invisible characters');
+
+const count = z.int().nonnegative();
+
+export const rpcSummarySchema = z.strictObject({
+  puts: count.optional(),
+  gets: count.optional(),
+  deletes: count.optional(),
+  /** True when the client committed a transaction, so data was written. */
+  commit: z.boolean().optional(),
+  /** First RPC method the filter rejected, if any. */
+  refused_method: printable.nullable().optional(),
+});
+
+export const auditRecordSchema = z.strictObject({
+  schema_version: z.literal(SCHEMA_VERSION),
+  time: z.iso.datetime(),
+  event: z.enum(AUDIT_EVENTS),
+  session_id: printable.optional(),
+  host: printable,
+  client_id: printable.nullable().optional(),
+  key_fingerprint: printable.optional(),
+  client_ip: printable.optional(),
+  client_port: z.int().min(0).max(65535).optional(),
+  /** The requested SSH_ORIGINAL_COMMAND, escaped. */
+  command: printable.optional(),
+  decision: z.enum(['allow', 'refuse']).optional(),
+  reason: printable.optional(),
+  /** Resolved repository path that borg was allowed to open. */
+  repository: printable.optional(),
+  restrictions: z.array(printable).optional(),
+  mode: printable.optional(),
+  exit_code: z.int().nullable().optional(),
+  signal: printable.nullable().optional(),
+  duration_ms: count.optional(),
+  bytes_in: count.optional(),
+  bytes_out: count.optional(),
+  rpc: rpcSummarySchema.optional(),
+  prev_hash: sha256Hex,
+  hash: sha256Hex,
+});
+
+export type AuditRecord = z.infer<typeof auditRecordSchema>;
+export type RpcSummary = z.infer<typeof rpcSummarySchema>;
+
+/** Fields a caller passes to `AuditLog.append`. The writer adds the others. */
+export type AuditRecordInput = Omit<
+  AuditRecord,
+  'time' | 'schema_version' | 'prev_hash' | 'hash' | 'host'
+>;
+
+/** Field order of a written line, so people read the same layout on every line. */
+export const FIELD_ORDER = Object.keys(auditRecordSchema.shape) as Array<keyof AuditRecord>;
+
+/** Per-field limits for `escapeUntrusted`. Fields not listed use `DEFAULT_MAX_LENGTH`. */
+export const FIELD_MAX_LENGTH: Partial<Record<keyof AuditRecord, number>> = {
+  command: 4096,
+  repository: 4096,
+};
+
+/** Returns the JSON Schema of one record line (draft 2020-12). */
+export function auditRecordJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(auditRecordSchema, { io: 'input' }) as Record<string, unknown>;
+}
