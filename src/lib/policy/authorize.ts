@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
-import { SessionRefused } from '../session/refusals.js';
 import type { ConnectionFacts } from '../session/facts.js';
+import { SessionRefused } from '../session/refusals.js';
 import { keyIdentity } from './cross-checks.js';
 import { type Client, type Policy, parseCidr } from './schema.js';
 
@@ -36,7 +36,10 @@ function checkSource(client: Client, clientIp: string | undefined): void {
   }
   // Without SSH_CONNECTION the source is unknown, and an unknown source cannot match a list.
   if (clientIp === undefined || !addressInRanges(clientIp, client.from)) {
-    throw new SessionRefused('source-not-permitted', `source ${clientIp ?? 'unknown'} is not in "from"`);
+    throw new SessionRefused(
+      'source-not-permitted',
+      `source ${clientIp ?? 'unknown'} is not in "from"`,
+    );
   }
 }
 
@@ -58,12 +61,19 @@ export function addressInRanges(address: string, ranges: string[]): boolean {
  * Blocks a key from another client's entry, e.g. an authorized_keys line edited by hand to
  * carry `--client` of a more privileged client, and enforces per-key expiry during rotation.
  */
-function checkAuthenticatedKey(client: Client, authenticated: string | null | undefined, now: Date): void {
+function checkAuthenticatedKey(
+  client: Client,
+  authenticated: string | null | undefined,
+  now: Date,
+): void {
   if (authenticated === undefined) {
     return;
   }
   if (authenticated === null) {
-    throw new SessionRefused('key-unverified', 'SSH_USER_AUTH is set but holds no readable publickey line');
+    throw new SessionRefused(
+      'key-unverified',
+      'SSH_USER_AUTH is set but holds no readable publickey line',
+    );
   }
   const entry = client.keys.find(
     (key) => keyIdentity(typeof key === 'string' ? key : key.key) === authenticated,

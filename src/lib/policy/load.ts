@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { PolicyError, formatKeyPath } from './errors.js';
-import { type Policy, policySchema } from './schema.js';
 import { findDuplicates } from './cross-checks.js';
+import { formatKeyPath, PolicyError } from './errors.js';
+import { type Policy, policySchema } from './schema.js';
 
 export const DEFAULT_POLICY_FILE = '/etc/borg-gate/policy.yaml';
 
@@ -63,7 +63,10 @@ async function readPolicySource(file: string): Promise<string> {
     const info = await handle.stat();
     checkOwnership(file, info);
     if (info.size > MAX_POLICY_BYTES) {
-      throw new PolicyError(file, `file is ${info.size} bytes, above the ${MAX_POLICY_BYTES} byte limit`);
+      throw new PolicyError(
+        file,
+        `file is ${info.size} bytes, above the ${MAX_POLICY_BYTES} byte limit`,
+      );
     }
     return await handle.readFile('utf8');
   } finally {
@@ -71,18 +74,27 @@ async function readPolicySource(file: string): Promise<string> {
   }
 }
 
-function checkOwnership(file: string, info: { uid: number; mode: number; isFile(): boolean }): void {
+function checkOwnership(
+  file: string,
+  info: { uid: number; mode: number; isFile(): boolean },
+): void {
   if (!info.isFile()) {
     throw new PolicyError(file, 'not a regular file');
   }
   const uid = process.getuid?.();
   // A policy another user can edit would let that user grant themselves access.
   if (info.uid !== 0 && info.uid !== uid) {
-    throw new PolicyError(file, `owned by uid ${info.uid}; it must be owned by root or the user running borg-gate`);
+    throw new PolicyError(
+      file,
+      `owned by uid ${info.uid}; it must be owned by root or the user running borg-gate`,
+    );
   }
   if ((info.mode & 0o022) !== 0) {
     const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-    throw new PolicyError(file, `mode ${mode} lets group or others write it; run: chmod go-w ${file}`);
+    throw new PolicyError(
+      file,
+      `mode ${mode} lets group or others write it; run: chmod go-w ${file}`,
+    );
   }
 }
 

@@ -14,7 +14,12 @@ export interface Grant {
 export function listGrants(client: Client): Grant[] {
   const grants: Grant[] = client.repositories.map((entry) => {
     if (typeof entry === 'string') {
-      return { kind: 'repository', path: entry, mode: client.mode, storageQuota: client.storage_quota };
+      return {
+        kind: 'repository',
+        path: entry,
+        mode: client.mode,
+        storageQuota: client.storage_quota,
+      };
     }
     return {
       kind: 'repository',

@@ -14,17 +14,26 @@ const STORAGE_QUOTA_PATTERN = /^[0-9]+(\.[0-9]+)?[KMGTP]?$/;
 
 const absolutePath = z.string().superRefine((value, ctx) => {
   if (!value.startsWith('/')) {
-    ctx.addIssue({ code: 'custom', message: `path "${value}" is relative; write it as an absolute path` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `path "${value}" is relative; write it as an absolute path`,
+    });
     return;
   }
   // A `..` segment would make the policy say one directory and borg enforce another.
   if (value.split('/').includes('..')) {
-    ctx.addIssue({ code: 'custom', message: `path "${value}" contains "..": write the resolved path` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `path "${value}" contains "..": write the resolved path`,
+    });
     return;
   }
   const normalized = value.length > 1 ? posix.normalize(value).replace(/\/$/, '') : value;
   if (normalized !== value) {
-    ctx.addIssue({ code: 'custom', message: `path "${value}" is not normalized; write "${normalized}"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `path "${value}" is not normalized; write "${normalized}"`,
+    });
   }
 });
 
@@ -69,7 +78,10 @@ export const repositoryEntrySchema = z.union([
   z.strictObject({
     path: absolutePath,
     /** Short name shown to a refused client instead of the server path. */
-    name: z.string().regex(CLIENT_ID_PATTERN, 'name must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"').optional(),
+    name: z
+      .string()
+      .regex(CLIENT_ID_PATTERN, 'name must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-"')
+      .optional(),
     mode: z.enum(MODES).optional(),
     storage_quota: storageQuota.optional(),
     /** Set when several clients are meant to share this repository; `doctor` then does not warn. */
@@ -80,7 +92,10 @@ export const repositoryEntrySchema = z.union([
 export const clientSchema = z.strictObject({
   id: z
     .string()
-    .regex(CLIENT_ID_PATTERN, 'id must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit'),
+    .regex(
+      CLIENT_ID_PATTERN,
+      'id must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit',
+    ),
   keys: z.array(keyEntrySchema).min(1, 'a client needs at least one public key'),
   repositories: z.array(repositoryEntrySchema).default([]),
   paths: z.array(absolutePath).default([]),
@@ -124,7 +139,9 @@ export function parseExpiry(value: string | Date): Date | undefined {
     return Number.isNaN(value.getTime()) ? undefined : value;
   }
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const isoLike = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(value);
+  const isoLike = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(
+    value,
+  );
   if (!dateOnly && !isoLike) {
     return undefined;
   }

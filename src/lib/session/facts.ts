@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /** What sshd tells the forced command about the connection. */
@@ -47,4 +48,14 @@ function readAuthenticatedKey(file: string | undefined): string | null | undefin
     }
   }
   return key;
+}
+
+/** SHA256 fingerprint of a `type base64` key, in the form `ssh-keygen -lf` prints. */
+export function fingerprintOf(key: string): string | undefined {
+  const blob = key.split(' ')[1];
+  if (blob === undefined) {
+    return undefined;
+  }
+  const digest = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64');
+  return `SHA256:${digest.replace(/=+$/, '')}`;
 }

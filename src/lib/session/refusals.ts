@@ -3,8 +3,10 @@
  * the rule and never the policy's contents, server paths or internal errors.
  */
 export const REFUSALS = {
-  'audit-log-unavailable': 'the server cannot record this connection; ask the administrator to check borg-gate',
-  'policy-unavailable': 'the server access policy is unavailable; ask the administrator to check borg-gate',
+  'audit-log-unavailable':
+    'the server cannot record this connection; ask the administrator to check borg-gate',
+  'policy-unavailable':
+    'the server access policy is unavailable; ask the administrator to check borg-gate',
   'internal-error': 'internal error; ask the administrator to check the borg-gate audit log',
   'unknown-client': 'this key is not known to the server access policy',
   'client-disabled': 'this key is disabled',

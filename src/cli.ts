@@ -1,0 +1,32 @@
+import type { CommandModule } from 'yargs';
+import yargs from 'yargs';
+import { policyCommand } from './commands/policy.js';
+import { serveCommand } from './commands/serve-help.js';
+
+/** Every CLI verb; each module owns its options and help text. */
+const COMMANDS: CommandModule<object, any>[] = [serveCommand, policyCommand];
+
+/** Parses the command line and runs one verb. `serve` normally bypasses this (see main.ts). */
+export async function runCli(argv: string[]): Promise<void> {
+  const parser = yargs(argv)
+    .scriptName('borg-gate')
+    .usage(
+      '$0 <command> [options]\n\nGives each BorgBackup client SSH access to only the repositories and mode its policy allows.',
+    )
+    .option('policy', {
+      type: 'string',
+      describe: 'Policy file (default: $BORG_GATE_POLICY, else /etc/borg-gate/policy.yaml)',
+      global: true,
+    })
+    .demandCommand(1, 'Name a command; see borg-gate --help')
+    .strict()
+    .recommendCommands()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .help()
+    .alias('help', 'h')
+    .version();
+  for (const command of COMMANDS) {
+    parser.command(command);
+  }
+  await parser.parseAsync();
+}

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { escapeUntrusted } from '../lib/audit-log/escape.js';
+import { type AuditLog, openAuditLog } from '../lib/audit-log/writer.js';
+import { authorizeClient } from '../lib/policy/authorize.js';
+import { loadPolicy } from '../lib/policy/load.js';
+import type { Policy } from '../lib/policy/schema.js';
+import { refuseInProtocol } from '../lib/rpc/refuse.js';
+import { chooseBinary } from '../lib/session/binary.js';
+import { commandRefusal } from '../lib/session/command-refusal.js';
+import {
+  type ConnectionFacts,
+  connectionFactsFromEnv,
+  fingerprintOf,
+} from '../lib/session/facts.js';
+import {
+  REFUSAL_EXCEPTION_CLASS,
+  type RefusalReason,
+  refusalMessage,
+  SessionRefused,
+} from '../lib/session/refusals.js';
+import { runGrantedSession } from '../lib/session/run.js';
+import { parseSshCommand } from '../lib/ssh-command/parse.js';
+import type { ParsedCommand } from '../lib/ssh-command/types.js';
+
+export interface ServeOptions {
+  clientId: string;
+  policyFile: string;
+  /** Where to record a session when the policy (and so its audit_log) cannot be loaded. */
+  fallbackAuditLog: string;
+}
+
+export interface ServeIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** State shared by the steps of one SSH session. */
+export interface SessionContext {
+  id: string;
+  clientId: string;
+  facts: ConnectionFacts;
+  request: ParsedCommand;
+  startedAt: number;
+  io: ServeIo;
+}
+
+/**
+ * Runs one SSH session as sshd's forced command and returns the exit code. Nothing runs unless
+ * the policy loads, the audit log accepts the first record, and every check passes.
+ */
+export async function runServe(
+  options: ServeOptions,
+  io: ServeIo,
+  now = new Date(),
+): Promise<number> {
+  const facts = connectionFactsFromEnv(io.env);
+  const session: SessionContext = {
+    id: randomUUID(),
+    clientId: options.clientId,
+    facts,
+    request: parseSshCommand(facts.command),
+    startedAt: performance.now(),
+    io,
+  };
+  let policy: Policy;
+  try {
+    policy = (await loadPolicy(options.policyFile)).policy;
+  } catch (error) {
+    await recordWithoutPolicy(options.fallbackAuditLog, session, error);
+    return refuse(session, 'policy-unavailable', error);
+  }
+  let audit: AuditLog;
+  try {
+    audit = await openAuditLog(policy.audit_log);
+  } catch (error) {
+    return refuse(session, 'audit-log-unavailable', error);
+  }
+  try {
+    return await serveWithPolicy(session, policy, audit, now);
+  } catch (error) {
+    const refusal = error instanceof SessionRefused ? error : undefined;
+    await recordRefusal(
+      audit,
+      session,
+      refusal ?? new SessionRefused('internal-error', String(error)),
+    );
+    return refuse(session, refusal?.reason ?? 'internal-error', error, refusal?.clientSuffix);
+  } finally {
+    await audit.close();
+  }
+}
+
+async function serveWithPolicy(
+  session: SessionContext,
+  policy: Policy,
+  audit: AuditLog,
+  now: Date,
+): Promise<number> {
+  const request = session.request;
+  if (request.kind === 'rejected') {
+    throw commandRefusal(request);
+  }
+  const client = authorizeClient(policy, session.clientId, session.facts, now);
+  const binary = chooseBinary(policy, request.program);
+  return runGrantedSession({ session, policy, client, binary, request, audit });
+}
+
+/** Records a refusal for an unusable policy in the fallback log, if that log can be written. */
+async function recordWithoutPolicy(file: string, session: SessionContext, error: unknown) {
+  let audit: AuditLog;
+  try {
+    audit = await openAuditLog(file);
+  } catch {
+    // NOTE: with neither the policy nor the fallback log, only the client learns of the refusal.
+    return;
+  }
+  try {
+    await recordRefusal(audit, session, new SessionRefused('policy-unavailable', String(error)));
+  } finally {
+    await audit.close();
+  }
+}
+
+/** Writes the audit record of a refused session. */
+export async function recordRefusal(
+  audit: AuditLog,
+  session: SessionContext,
+  refusal: SessionRefused,
+) {
+  await audit.append({
+    event: 'session_refused',
+    session_id: session.id,
+    client_id: session.clientId,
+    key_fingerprint: session.facts.authenticatedKey
+      ? fingerprintOf(session.facts.authenticatedKey)
+      : undefined,
+    client_ip: session.facts.clientIp,
+    client_port: session.facts.clientPort,
+    command: escapeUntrusted(session.facts.command ?? ''),
+    decision: 'refuse',
+    reason: `${refusal.reason}: ${escapeUntrusted(refusal.detail)}`,
+    duration_ms: Math.round(performance.now() - session.startedAt),
+  });
+}
+
+/**
+ * Tells the client why the session was refused. A borg client gets the message as an error
+ * reply inside its own protocol, because a stderr line before exit is often lost; anything else
+ * gets one stderr line. stdout carries nothing but borg protocol data.
+ */
+export async function refuse(
+  session: SessionContext,
+  reason: RefusalReason,
+  _cause?: unknown,
+  suffix = '',
+): Promise<number> {
+  const message = refusalMessage(reason, suffix);
+  if (looksLikeBorgClient(session.request)) {
+    await refuseInProtocol(session.io.stdin, session.io.stdout, {
+      exceptionClass: REFUSAL_EXCEPTION_CLASS,
+      message,
+    });
+  } else {
+    session.io.stderr.write(`${message}\n`);
+  }
+  return 1;
+}
+
+function looksLikeBorgClient(request: ParsedCommand): boolean {
+  if (request.kind === 'borg-serve') {
+    return true;
+  }
+  return ['forbidden-flag', 'unknown-flag', 'bad-flag-value', 'extra-arguments'].includes(
+    request.reason,
+  );
+}
