@@ -73,6 +73,8 @@ function sshdConfig(
     'AllowAgentForwarding no',
     'X11Forwarding no',
     'PermitTTY no',
+    // Like a stock server, so sftp requests reach the forced command.
+    'Subsystem sftp internal-sftp',
     'MaxStartups 200',
     'MaxSessions 200',
     'LogLevel INFO',
