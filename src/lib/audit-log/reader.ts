@@ -1,0 +1,121 @@
+import { createReadStream, readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { AuditLogError, errorCode } from './errors.js';
+
+/** One line of a log file, numbered from 1, without its newline. */
+export interface LogLine {
+  file: string;
+  line: number;
+  text: string;
+  /** False for a last line that ends without a newline (cut off by a crash or an edit). */
+  complete: boolean;
+}
+
+/**
+ * Lists the current log and its rotated copies (`audit.log.1`, `audit.log.2.gz`, ...)
+ * oldest first, which is the order their records were written in.
+ * TODO: logrotate's `dateext` names (audit.log-20260101) are not recognised.
+ */
+export function listLogFiles(logPath: string): string[] {
+  const directory = dirname(logPath);
+  const base = basename(logPath);
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch (error) {
+    throw new AuditLogError(
+      logPath,
+      `can not list directory ${directory} (${errorCode(error) ?? 'error'}): check --file`,
+      { cause: error },
+    );
+  }
+  const rotated: Array<{ name: string; index: number }> = [];
+  for (const name of names) {
+    const match = rotatedIndex(base, name);
+    if (match !== undefined) {
+      rotated.push({ name, index: match });
+    }
+  }
+  rotated.sort((a, b) => b.index - a.index);
+  const files = rotated.map((entry) => join(directory, entry.name));
+  if (names.includes(base)) {
+    files.push(logPath);
+  }
+  if (files.length === 0) {
+    throw new AuditLogError(logPath, 'not found, and no rotated copies next to it: check --file');
+  }
+  return files;
+}
+
+function rotatedIndex(base: string, name: string): number | undefined {
+  if (!name.startsWith(`${base}.`)) {
+    return undefined;
+  }
+  const match = /^(\d+)(\.gz)?$/.exec(name.slice(base.length + 1));
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** Streams the lines of one file, decompressing `.gz` files, with flat memory use. */
+export async function* readLogLines(file: string): AsyncGenerator<LogLine> {
+  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  raw.on('error', (error) => stream.destroy(error));
+  let pending: Buffer | undefined;
+  let line = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let start = 0;
+      let newline = chunk.indexOf(10);
+      if (pending !== undefined && newline !== -1) {
+        const joined = Buffer.concat([pending, chunk.subarray(0, newline)]);
+        pending = undefined;
+        yield { file, line: ++line, text: joined.toString('utf8'), complete: true };
+        start = newline + 1;
+        newline = chunk.indexOf(10, start);
+      }
+      while (newline !== -1) {
+        yield { file, line: ++line, text: chunk.toString('utf8', start, newline), complete: true };
+        start = newline + 1;
+        newline = chunk.indexOf(10, start);
+      }
+      if (start < chunk.length) {
+        const rest = chunk.subarray(start);
+        pending = pending === undefined ? Buffer.from(rest) : Buffer.concat([pending, rest]);
+      }
+    }
+  } catch (error) {
+    throw new AuditLogError(
+      file,
+      `failed to read (${errorCode(error) ?? String(error)}): check the file`,
+      {
+        cause: error,
+      },
+    );
+  } finally {
+    raw.destroy();
+  }
+  if (pending !== undefined) {
+    yield { file, line: ++line, text: pending.toString('utf8'), complete: false };
+  }
+}
+
+/** Streams the lines of the current log and its rotated copies, oldest first. */
+export async function* readAllLogLines(logPath: string): AsyncGenerator<LogLine> {
+  for (const file of listLogFiles(logPath)) {
+    yield* readLogLines(file);
+  }
+}
+
+/** Parses a line into a JSON object. Returns undefined for anything else. */
+export function parseLine(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      return value as Record<string, unknown>;
+    }
+  } catch {
+    // Not JSON: the caller reports or skips it by line number.
+  }
+  return undefined;
+}
