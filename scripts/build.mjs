@@ -16,6 +16,9 @@ await build({
     js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
   },
   chunkNames: 'chunks/[name]-[hash]',
+  // ssh2 loads optional native addons (.node files) that esbuild cannot bundle; it stays a
+  // runtime dependency resolved from node_modules.
+  external: ['ssh2'],
   logLevel: 'warning',
 });
 await chmod('dist/borg-gate.js', 0o755);

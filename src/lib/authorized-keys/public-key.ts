@@ -1,5 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { parseKey } from 'ssh2/lib/protocol/keyParser.js';
+import keyParser from 'ssh2/lib/protocol/keyParser.js';
 import { encodeMpint, encodeString, WireFormatError, WireReader } from './ssh-wire.js';
 
 /** Key types a policy may list. */
@@ -294,7 +294,7 @@ function confirmWithSsh2(
   decoded: DecodedKey,
   fail: (reason: string, cause?: unknown) => never,
 ): void {
-  const parsed = parseKey(`${decoded.plainType} ${decoded.plainBlob.toString('base64')}`);
+  const parsed = keyParser.parseKey(`${decoded.plainType} ${decoded.plainBlob.toString('base64')}`);
   if (parsed instanceof Error) {
     fail(`${decoded.type} key is invalid: ${parsed.message}`, parsed);
   }

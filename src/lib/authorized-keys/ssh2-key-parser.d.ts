@@ -1,7 +1,10 @@
 // Types for the key parser module inside ssh2, imported directly so callers skip loading
-// ssh2's client and server code. Its exported parseKey is the one ssh2 re-exports as utils.parseKey.
+// ssh2's client and server code. Its parseKey is the function ssh2 re-exports as utils.parseKey.
 declare module 'ssh2/lib/protocol/keyParser.js' {
   import type { ParsedKey } from 'ssh2';
 
-  export function parseKey(data: string | Buffer, passphrase?: string | Buffer): ParsedKey | Error;
+  const keyParser: {
+    parseKey(data: string | Buffer, passphrase?: string | Buffer): ParsedKey | Error;
+  };
+  export default keyParser;
 }

@@ -1,0 +1,144 @@
+import type { Argv, CommandModule } from 'yargs';
+import { DEFAULT_BLOCK_NAME } from '../lib/authorized-keys/managed-block.js';
+import { type KeysArgs, reportErrors } from './keys/shared.js';
+
+// Handlers import their modules lazily, so `--help` and unrelated verbs load no key code.
+
+function withRenderOptions<T>(yargs: Argv<T>) {
+  return yargs
+    .option('gate-path', {
+      type: 'string',
+      describe:
+        'Absolute path of borg-gate that sshd runs in command="..." (default: the path this program was started as)',
+    })
+    .option('block', {
+      type: 'string',
+      default: DEFAULT_BLOCK_NAME,
+      describe: 'Name of the managed block, for several policies in one authorized_keys file',
+    });
+}
+
+function withFile<T>(yargs: Argv<T>) {
+  return yargs.option('file', {
+    type: 'string',
+    describe: 'authorized_keys file (default: $BORG_GATE_AUTHORIZED_KEYS)',
+  });
+}
+
+const renderCommand: CommandModule<object, KeysArgs> = {
+  command: 'render',
+  describe: 'Print the managed authorized_keys block for the policy',
+  builder: (yargs) => withRenderOptions(yargs) as Argv<KeysArgs>,
+  handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runRender(args)),
+};
+
+const writeCommand: CommandModule<object, KeysArgs & { owner?: string }> = {
+  command: 'write',
+  describe: 'Replace the managed block in the authorized_keys file (atomic, keeps a .bak copy)',
+  builder: (yargs) =>
+    withFile(withRenderOptions(yargs)).option('owner', {
+      type: 'string',
+      describe:
+        'User to own the file (default: the current owner, or the directory owner for a new file)',
+    }) as Argv<KeysArgs & { owner?: string }>,
+  handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runWrite(args)),
+};
+
+const checkCommand: CommandModule<object, KeysArgs> = {
+  command: 'check',
+  describe: 'Exit 1 and print a diff when the installed block differs from the policy',
+  builder: (yargs) => withFile(withRenderOptions(yargs)) as Argv<KeysArgs>,
+  handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runCheck(args)),
+};
+
+interface ListArgs {
+  policy?: string;
+  json?: boolean;
+}
+
+const listCommand: CommandModule<object, ListArgs> = {
+  command: 'list',
+  describe: 'List every key in the policy with its fingerprint, expiry and status',
+  builder: (yargs) =>
+    yargs.option('json', { type: 'boolean', describe: 'Print JSON instead of a table' }),
+  handler: (args) => reportErrors(async () => (await import('./keys/manage.js')).runList(args)),
+};
+
+interface EditArgs {
+  policy?: string;
+  client: string;
+  key: string;
+}
+
+const clientOption = { type: 'string', demandOption: true, describe: 'Client id' } as const;
+const keyOption = {
+  type: 'string',
+  demandOption: true,
+  describe: 'Public key file (.pub), or - to read it from stdin',
+  // nargs 1 makes yargs take a lone "-" as the value instead of a positional argument.
+  nargs: 1,
+} as const;
+
+const addCommand: CommandModule<object, EditArgs> = {
+  command: 'add',
+  describe: 'Add a public key to a client in the policy (comments in the file are kept)',
+  builder: (yargs) => yargs.option('client', clientOption).option('key', keyOption),
+  handler: (args) => reportErrors(async () => (await import('./keys/manage.js')).runAdd(args)),
+};
+
+const removeCommand: CommandModule<
+  object,
+  { policy?: string; client: string; fingerprint: string }
+> = {
+  command: 'remove',
+  describe: 'Remove a key from a client by its SHA256 fingerprint',
+  builder: (yargs) =>
+    yargs.option('client', clientOption).option('fingerprint', {
+      type: 'string',
+      demandOption: true,
+      describe: 'Fingerprint as "borg-gate keys list" or "ssh-keygen -lf" prints it (SHA256:...)',
+    }),
+  handler: (args) => reportErrors(async () => (await import('./keys/manage.js')).runRemove(args)),
+};
+
+const rotateCommand: CommandModule<object, EditArgs & { overlap: string }> = {
+  command: 'rotate',
+  describe: "Add a new key and set the client's older keys to expire after the overlap",
+  builder: (yargs) =>
+    yargs.option('client', clientOption).option('key', keyOption).option('overlap', {
+      type: 'string',
+      default: '7d',
+      describe: 'How long the old keys keep working: a number with s, m, h, d or w',
+    }),
+  handler: (args) => reportErrors(async () => (await import('./keys/manage.js')).runRotate(args)),
+};
+
+const lookupCommand: CommandModule<object, { args?: string[]; policy?: string }> = {
+  command: 'lookup [args..]',
+  describe:
+    'Print the entry for one key, for sshd AuthorizedKeysCommand: lookup [--policy FILE] [--gate-path PATH] [--user NAME] %u %t %k',
+  builder: (yargs) => yargs.strict(false).parserConfiguration({ 'unknown-options-as-args': true }),
+  handler: async (args) => {
+    const { runLookupCommand } = await import('./keys/lookup.js');
+    // --policy is a global option, so yargs has taken it out of the remaining arguments.
+    const policy = typeof args.policy === 'string' ? ['--policy', args.policy] : [];
+    process.exitCode = await runLookupCommand([...policy, ...(args.args ?? []).map(String)]);
+  },
+};
+
+export const keysCommand: CommandModule<object, object> = {
+  command: 'keys <command>',
+  describe: 'Generate and check authorized_keys entries, and manage client keys in the policy',
+  builder: (yargs: Argv) =>
+    yargs
+      .command(renderCommand)
+      .command(writeCommand)
+      .command(checkCommand)
+      .command(listCommand)
+      .command(addCommand)
+      .command(removeCommand)
+      .command(rotateCommand)
+      .command(lookupCommand)
+      .demandCommand(1),
+  handler: () => {},
+};

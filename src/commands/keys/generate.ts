@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
+import { installBlock } from '../../lib/authorized-keys/install.js';
+import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
+import { renderBlock } from '../../lib/authorized-keys/render.js';
+import { refuseSymlink } from '../../lib/authorized-keys/safe-write.js';
+import { loadPolicy } from '../../lib/policy/load.js';
+import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } from './shared.js';
+
+/** `keys render`: prints the managed block to stdout. */
+export async function runRender(args: KeysArgs): Promise<number> {
+  const { policy, file } = await loadPolicy(policyFileOf(args));
+  const rendered = renderBlock(policy, file, renderOptionsOf(args));
+  process.stdout.write(rendered.block);
+  return 0;
+}
+
+/** `keys write`: installs the managed block into the authorized_keys file. */
+export async function runWrite(args: KeysArgs & { owner?: string }): Promise<number> {
+  const target = authorizedKeysFileOf(args);
+  const { policy, file } = await loadPolicy(policyFileOf(args));
+  const rendered = renderBlock(policy, file, renderOptionsOf(args));
+  const result = await installBlock(target, rendered.block, {
+    blockName: args.block,
+    owner: args.owner,
+  });
+  const summary = `${rendered.entryCount} entries from ${file}`;
+  if (result.changed) {
+    const backup =
+      result.backupFile === undefined ? '' : `; previous file kept as ${result.backupFile}`;
+    process.stderr.write(`borg-gate: wrote ${target} (${summary}${backup})\n`);
+  } else {
+    process.stderr.write(`borg-gate: ${target} is up to date (${summary})\n`);
+  }
+  return 0;
+}
+
+/**
+ * `keys check`: exits 1 and prints a unified diff when the installed block differs from what
+ * `keys write` would install. Silent on success, so cron mails only on drift.
+ */
+export async function runCheck(args: KeysArgs): Promise<number> {
+  const target = authorizedKeysFileOf(args);
+  const { policy, file } = await loadPolicy(policyFileOf(args));
+  const rendered = renderBlock(policy, file, renderOptionsOf(args));
+  await refuseSymlink(target);
+  const current = await readFile(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') {
+      return Buffer.alloc(0);
+    }
+    throw error;
+  });
+  const installed = extractBlock(current.toString('latin1'), args.block, target) ?? '';
+  const diff = unifiedDiff(installed, rendered.block, `${target} (installed)`, `${file} (policy)`);
+  if (diff === '') {
+    return 0;
+  }
+  process.stdout.write(diff);
+  process.stderr.write(
+    `borg-gate: the managed block in ${target} differs from the policy; run "borg-gate keys write" to update it\n`,
+  );
+  return 1;
+}

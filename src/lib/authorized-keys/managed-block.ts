@@ -1,0 +1,97 @@
+import { AuthorizedKeysError } from './errors.js';
+
+/**
+ * The managed block in an authorized_keys file: the lines between a BEGIN and an END marker.
+ * Text is handled as latin1 strings so every byte outside the block is written back unchanged,
+ * including invalid UTF-8, CRLF line ends and a missing final newline.
+ */
+
+const MARKER = /^# (BEGIN|END) borg-gate managed block ([A-Za-z0-9._-]+)\r?$/;
+export const DEFAULT_BLOCK_NAME = 'default';
+
+/** Formats a whole block, markers included, from the entry lines (UTF-8 text). */
+export function formatBlock(name: string, policyFile: string, entries: string[]): string {
+  const lines = [
+    `# BEGIN borg-gate managed block ${name}`,
+    `# Written by "borg-gate keys write" from ${policyFile}; edits inside this block are overwritten.`,
+    ...entries,
+    `# END borg-gate managed block ${name}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+interface BlockLocation {
+  /** Offset of the BEGIN marker line. */
+  start: number;
+  /** Offset just past the END marker line and its line end. */
+  end: number;
+}
+
+/** Finds the block called `name`; throws AuthorizedKeysError for broken or repeated markers. */
+export function findBlock(text: string, name: string, file: string): BlockLocation | undefined {
+  let found: BlockLocation | undefined;
+  let open: { name: string; start: number; line: number } | undefined;
+  let offset = 0;
+  let lineNumber = 0;
+  while (offset < text.length) {
+    const newline = text.indexOf('\n', offset);
+    const next = newline === -1 ? text.length : newline + 1;
+    lineNumber += 1;
+    const marker = MARKER.exec(text.slice(offset, newline === -1 ? text.length : newline));
+    if (marker !== null) {
+      const [, kind, markerName] = marker as unknown as [string, string, string];
+      const where = `${file}:${lineNumber}`;
+      if (kind === 'BEGIN') {
+        if (open !== undefined) {
+          throw brokenMarkers(
+            where,
+            `BEGIN marker inside block "${open.name}" (line ${open.line})`,
+          );
+        }
+        open = { name: markerName, start: offset, line: lineNumber };
+      } else {
+        if (open === undefined || open.name !== markerName) {
+          throw brokenMarkers(where, `END marker for "${markerName}" without its BEGIN marker`);
+        }
+        if (markerName === name) {
+          if (found !== undefined) {
+            throw brokenMarkers(where, `second managed block named "${name}"`);
+          }
+          found = { start: open.start, end: next };
+        }
+        open = undefined;
+      }
+    }
+    offset = next;
+  }
+  if (open !== undefined) {
+    throw brokenMarkers(`${file}:${open.line}`, `block "${open.name}" has no END marker`);
+  }
+  return found;
+}
+
+/** Returns `text` with the block called `name` replaced, or appended when there is none. */
+export function replaceBlock(text: string, name: string, block: string, file: string): string {
+  const latin1Block = Buffer.from(block, 'utf8').toString('latin1');
+  const location = findBlock(text, name, file);
+  if (location !== undefined) {
+    return text.slice(0, location.start) + latin1Block + text.slice(location.end);
+  }
+  const separator = text === '' || text.endsWith('\n') ? '' : '\n';
+  return text + separator + latin1Block;
+}
+
+/** Returns the text of the block called `name` (UTF-8), or undefined when there is none. */
+export function extractBlock(text: string, name: string, file: string): string | undefined {
+  const location = findBlock(text, name, file);
+  if (location === undefined) {
+    return undefined;
+  }
+  return Buffer.from(text.slice(location.start, location.end), 'latin1').toString('utf8');
+}
+
+function brokenMarkers(where: string, problem: string): AuthorizedKeysError {
+  return new AuthorizedKeysError(
+    `${where}: ${problem}; fix the borg-gate marker lines by hand, then run "borg-gate keys write" again`,
+  );
+}

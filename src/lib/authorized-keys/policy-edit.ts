@@ -1,0 +1,101 @@
+import lockfile from 'proper-lockfile';
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
+import { loadPolicy, parsePolicy } from '../policy/load.js';
+import type { Policy } from '../policy/schema.js';
+import { AuthorizedKeysError } from './errors.js';
+import { collectKeyRecords } from './key-records.js';
+import { type PublicKey, parsePublicKey } from './public-key.js';
+import { readCurrentFile, writeFileAtomic } from './safe-write.js';
+
+/** The `keys` sequence of one client inside a policy document that keeps its comments. */
+export interface ClientKeysNode {
+  document: Document;
+  keys: YAMLSeq;
+}
+
+/**
+ * Applies `edit` to the client's `keys` list, validates the whole result like `serve` would and
+ * writes it back atomically with the file's mode and owner. A lock file next to the policy keeps
+ * two edits from overwriting each other.
+ */
+export async function editClientKeys(
+  file: string,
+  clientId: string,
+  edit: (node: ClientKeysNode) => void,
+): Promise<Policy> {
+  await loadPolicy(file);
+  const release = await lockfile.lock(file, {
+    realpath: false,
+    retries: { retries: 5, minTimeout: 200 },
+  });
+  try {
+    const current = await readCurrentFile(file);
+    if (current === undefined) {
+      throw new AuthorizedKeysError(`${file}: policy file disappeared during the edit`);
+    }
+    const document = parseDocument(current.content.toString('utf8'));
+    edit({ document, keys: findClientKeys(document, clientId, file) });
+    // lineWidth 0 keeps long key lines unfolded, so they stay greppable and one key per line.
+    const source = document.toString({ lineWidth: 0, flowCollectionPadding: false });
+    const policy = parsePolicy(file, source);
+    collectKeyRecords(policy, new Date(), file);
+    await writeFileAtomic(file, Buffer.from(source, 'utf8'), current.mode, current.owner);
+    return policy;
+  } finally {
+    await release();
+  }
+}
+
+function findClientKeys(document: Document, clientId: string, file: string): YAMLSeq {
+  const clients = document.get('clients');
+  if (!isSeq(clients)) {
+    throw new AuthorizedKeysError(`${file}: "clients" is not a list`);
+  }
+  for (const item of clients.items) {
+    if (isMap(item) && item.get('id') === clientId) {
+      const keys = (item as YAMLMap).get('keys');
+      if (!isSeq(keys)) {
+        throw new AuthorizedKeysError(`${file}: client "${clientId}" has no "keys" list`);
+      }
+      return keys;
+    }
+  }
+  throw new AuthorizedKeysError(
+    `${file}: client "${clientId}" not found; check the id with "borg-gate keys list"`,
+  );
+}
+
+/** Returns the key text of one `keys` item: a plain string or the `key` field of a map. */
+export function entryKeyText(item: unknown): string | undefined {
+  if (isScalar(item) && typeof item.value === 'string') {
+    return item.value;
+  }
+  if (isMap(item)) {
+    const key = item.get('key');
+    return typeof key === 'string' ? key : undefined;
+  }
+  return undefined;
+}
+
+/** Parses each entry of the list, for matching by fingerprint. */
+export function parseEntries(keys: YAMLSeq, clientId: string): Array<PublicKey | undefined> {
+  return keys.items.map((item, index) => {
+    const text = entryKeyText(item);
+    return text === undefined
+      ? undefined
+      : parsePublicKey(text, `client "${clientId}" keys[${index}]`);
+  });
+}
+
+/** Formats a time for the policy: ISO 8601 in UTC, to the second. */
+export function formatPolicyTime(time: Date): string {
+  return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { AuthorizedKeysError } from './errors.js';
+
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}
+
+export interface CurrentFile {
+  content: Buffer;
+  mode: number;
+  owner: FileOwner;
+}
+
+/**
+ * Reads a file that borg-gate is about to replace, or returns undefined when it does not exist.
+ * Throws AuthorizedKeysError for a symbolic link or anything other than a regular file.
+ */
+export async function readCurrentFile(file: string): Promise<CurrentFile | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    // O_NOFOLLOW: the owner of the directory could point a symlink at a file that root then rewrites.
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      return undefined;
+    }
+    if (code === 'ELOOP') {
+      throw new AuthorizedKeysError(
+        `${file} is a symbolic link; borg-gate writes only regular files, so replace the link with the file it points to`,
+        { cause: error },
+      );
+    }
+    throw new AuthorizedKeysError(`cannot open ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new AuthorizedKeysError(`${file} is not a regular file`);
+    }
+    const content = await handle.readFile();
+    return { content, mode: info.mode & 0o7777, owner: { uid: info.uid, gid: info.gid } };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Replaces `file` atomically: writes a new temporary file in the same directory, fsyncs it,
+ * sets mode and owner, renames it over `file` and fsyncs the directory.
+ *
+ * write-file-atomic 7 is not used because it resolves symlinks in the target name and opens its
+ * temporary file without O_EXCL, so the owner of the directory could redirect a root write.
+ */
+export async function writeFileAtomic(
+  file: string,
+  content: Buffer,
+  mode: number,
+  owner: FileOwner | undefined,
+): Promise<void> {
+  const directory = dirname(file);
+  const temporary = join(
+    directory,
+    `.${basename(file)}.borg-gate-${randomBytes(6).toString('hex')}`,
+  );
+  // O_EXCL fails on any existing name, a planted symlink included.
+  const handle = await open(temporary, 'wx', mode);
+  try {
+    await handle.writeFile(content);
+    await handle.chmod(mode);
+    if (owner !== undefined) {
+      await handle.chown(owner.uid, owner.gid);
+    }
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  try {
+    await refuseSymlink(file);
+    // rename() replaces the directory entry itself and never follows a symlink at `file`.
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(directory);
+}
+
+/** Throws AuthorizedKeysError when `file` is a symbolic link. */
+export async function refuseSymlink(file: string): Promise<void> {
+  const info = await lstat(file).catch(() => undefined);
+  if (info?.isSymbolicLink()) {
+    throw new AuthorizedKeysError(
+      `${file} is a symbolic link; borg-gate writes only regular files, so replace the link with the file it points to`,
+    );
+  }
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
