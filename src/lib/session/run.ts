@@ -20,7 +20,11 @@ export interface GrantedSession {
 
 /** Runs borg for a client that passed every check, and returns borg's exit code. */
 export async function runGrantedSession(granted: GrantedSession): Promise<number> {
-  return runPassThrough(granted, listGrants(granted.client));
+  if (granted.binary.major === 2) {
+    return runPassThrough(granted, listGrants(granted.client));
+  }
+  const { runProtocolAware } = await import('./protocol-aware.js');
+  return runProtocolAware(granted);
 }
 
 /**

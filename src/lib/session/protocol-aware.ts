@@ -1,0 +1,150 @@
+import { realpathSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { buildServeArgv } from '../borg-args/build.js';
+import { resolveBorgPath } from '../borg-path/resolve.js';
+import { type Grant, listGrants, matchGrant } from '../policy/match.js';
+import { type Handshake, readHandshake } from '../rpc/handshake.js';
+import { encodeNegotiateReply } from '../rpc/replies.js';
+import { ProtocolError } from '../rpc/errors.js';
+import { childEnvironment, spawnBorg } from './child.js';
+import { refuseOpen } from './open-refusal.js';
+import { type RefusalReason, SessionRefused, refusalMessage } from './refusals.js';
+import { relayToBorg } from './relay.js';
+import { type GrantedSession, sessionFields } from './run.js';
+
+/**
+ * Runs a borg 1.x session: answers `negotiate`, reads `open`, resolves the requested path with
+ * borg's rules, picks the one policy grant for it, then starts `borg serve` restricted to that
+ * grant and replays both messages. borg enforces the restriction again, so a difference between
+ * the gate's path resolution and borg's can only refuse, never widen access.
+ */
+export async function runProtocolAware(granted: GrantedSession): Promise<number> {
+  const { session } = granted;
+  const io = session.io;
+  let handshake: Handshake;
+  try {
+    handshake = await readHandshake(io.stdin, {
+      onNegotiate: (negotiate) => writeAll(io.stdout, encodeNegotiateReply(negotiate.msgid)),
+    });
+  } catch (error) {
+    const reason = error instanceof ProtocolError ? error.reason : String(error);
+    throw new SessionRefused('protocol-error', reason);
+  }
+  const home = io.env.HOME ?? '/';
+  let grant: Grant;
+  try {
+    grant = grantFor(granted, handshake, home);
+  } catch (error) {
+    if (!(error instanceof SessionRefused)) {
+      throw error;
+    }
+    await granted.audit.append({
+      ...sessionFields(session),
+      event: 'session_refused',
+      decision: 'refuse',
+      reason: `${error.reason}: ${error.detail}`,
+      repository: error.reason === 'repository-not-permitted' ? undefined : handshake.open.path,
+      duration_ms: Math.round(performance.now() - session.startedAt),
+    });
+    await refuseOpen(io.stdin, io.stdout, handshake.open.msgid, refusalMessage(error.reason, error.clientSuffix));
+    return 2;
+  }
+  return runBorgForGrant(granted, handshake, grant, home);
+}
+
+function grantFor(granted: GrantedSession, handshake: Handshake, home: string): Grant {
+  const requested = handshake.open.path;
+  const resolved = resolveBorgPath(requested, { baseDir: home, cwd: home });
+  const grant = resolved === undefined ? undefined : matchGrant(granted.client, resolved);
+  if (grant === undefined) {
+    throw new SessionRefused(
+      'repository-not-permitted',
+      `requested "${requested}" resolves to "${resolved ?? 'an unsupported ~user path'}"`,
+      permittedNames(granted),
+    );
+  }
+  if (grant.mode === 'read-only' && handshake.open.create) {
+    throw refusal('read-only', `open with create=true for ${grant.path}`);
+  }
+  // TODO: read-only sessions are refused until the RPC filter is wired into the relay.
+  if (grant.mode === 'read-only') {
+    throw refusal('read-only', 'read-only enforcement is not available yet');
+  }
+  const real = realpathOrUndefined(grant.path);
+  // A grant path that became a symlink would let borg serve a directory the policy never named.
+  if (real !== undefined && real !== grant.path) {
+    throw refusal('policy-unavailable', `grant ${grant.path} now resolves to ${real}; fix the policy`);
+  }
+  return grant;
+}
+
+function refusal(reason: RefusalReason, detail: string): SessionRefused {
+  return new SessionRefused(reason, detail);
+}
+
+/** Lists the repositories a refused client may use, only by the names the policy gives them. */
+function permittedNames(granted: GrantedSession): string {
+  const names = listGrants(granted.client)
+    .map((grant) => grant.name)
+    .filter((name): name is string => name !== undefined);
+  return names.length === 0 ? '' : ` (permitted: ${names.join(', ')})`;
+}
+
+async function runBorgForGrant(
+  granted: GrantedSession,
+  handshake: Handshake,
+  grant: Grant,
+  home: string,
+): Promise<number> {
+  const { session } = granted;
+  const argv = buildServeArgv({
+    binary: granted.binary.path,
+    borgMajor: 1,
+    request: granted.request,
+    mode: grant.mode,
+    restrictToRepositories: grant.kind === 'repository' ? [grant.path] : [],
+    restrictToPaths: grant.kind === 'path' ? [grant.path] : [],
+    storageQuota: grant.storageQuota,
+  });
+  await granted.audit.append({
+    ...sessionFields(session),
+    event: 'session_start',
+    decision: 'allow',
+    repository: grant.path,
+    restrictions: [`${grant.kind === 'path' ? '--restrict-to-path' : '--restrict-to-repository'} ${grant.path}`],
+    mode: grant.mode,
+  });
+  process.umask(Number.parseInt(granted.policy.borg.umask, 8));
+  const child = spawnBorg(argv.file, argv.args, { env: childEnvironment(session.io.env), cwd: home, stdio: 'pipe' });
+  const stats = await relayToBorg({ granted, handshake, grant, child });
+  const result = await child.exited;
+  await granted.audit.append({
+    ...sessionFields(session),
+    event: 'session_end',
+    decision: stats.refusedMethod === undefined ? 'allow' : 'refuse',
+    reason: stats.refusal,
+    repository: grant.path,
+    mode: grant.mode,
+    exit_code: result.code,
+    signal: result.signal ?? null,
+    duration_ms: Math.round(performance.now() - session.startedAt),
+    bytes_in: stats.bytesIn,
+    bytes_out: stats.bytesOut,
+    rpc: stats.rpc,
+  });
+  return stats.refusedMethod === undefined ? result.code : 2;
+}
+
+function realpathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeAll(output: Writable, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    output.write(bytes, (error) => (error ? reject(error) : resolve()));
+  });
+}
