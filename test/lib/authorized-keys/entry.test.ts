@@ -1,0 +1,111 @@
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  checkGateCommand,
+  formatEntry,
+  formatExpiryTime,
+  formatSource,
+} from '../../../src/lib/authorized-keys/entry.js';
+import { collectKeyRecords } from '../../../src/lib/authorized-keys/key-records.js';
+import type { Client } from '../../../src/lib/policy/schema.js';
+import { makeKeys, makePolicy } from './fixtures.js';
+
+const { dir, keys } = makeKeys(1);
+const now = new Date('2026-06-01T00:00:00Z');
+const command = { gatePath: '/usr/local/bin/borg-gate', policyFile: '/etc/borg-gate/policy.yaml' };
+const [keyType, keyBase64] = keys[0]!.split(' ');
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function entryFor(client: Partial<Client> & { keys: Client['keys'] }, gate = command): string {
+  const policy = makePolicy([{ id: 'web1', ...client }]);
+  return formatEntry(collectKeyRecords(policy, now)[0]!, gate);
+}
+
+describe('formatEntry', () => {
+  it('minimal entry', () => {
+    expect(entryFor({ keys: [keys[0]!] })).toBe(
+      `command="/usr/local/bin/borg-gate serve --client web1",restrict ${keyType} ${keyBase64} key0@test`,
+    );
+  });
+
+  it('policy path when not default', () => {
+    const entry = entryFor(
+      { keys: [keys[0]!] },
+      { ...command, policyFile: '/srv/gate/policy.yaml' },
+    );
+    expect(entry).toMatch(
+      /^command="\/usr\/local\/bin\/borg-gate serve --client web1 --policy \/srv\/gate\/policy\.yaml",restrict /,
+    );
+  });
+
+  it('from and expiry', () => {
+    const entry = entryFor({
+      keys: [{ key: keys[0]!, expires: '2026-09-01T12:30:05Z' }],
+      from: ['192.0.2.10', '198.51.100.7/24', '2001:db8::1/64'],
+    });
+    expect(entry).toContain(
+      ',restrict,from="192.0.2.10,198.51.100.0/24,2001:db8::/64",expiry-time="20260901123005Z" ',
+    );
+  });
+
+  it('client id used when comment empty', () => {
+    expect(entryFor({ keys: [`${keyType} ${keyBase64}`] })).toMatch(/ web1$/);
+  });
+
+  it('entry is one line', () => {
+    expect(entryFor({ keys: [keys[0]!], from: ['192.0.2.1'] })).not.toMatch(/[\r\n]/);
+  });
+
+  it('id with quote rejected', () => {
+    const policy = makePolicy([{ id: 'web1', keys: [keys[0]!] }]);
+    const record = collectKeyRecords(policy, now)[0]!;
+    record.client = { ...record.client, id: 'web1" ,no-restrict' };
+    expect(() => formatEntry(record, command)).toThrow(/is not a valid id/);
+  });
+});
+
+describe('checkGateCommand', () => {
+  it.each([
+    [
+      'relative gate path',
+      { ...command, gatePath: 'dist/borg-gate.js' },
+      /--gate-path "dist\/borg-gate\.js"/,
+    ],
+    ['space in gate path', { ...command, gatePath: '/opt/borg gate/borg-gate' }, /--gate-path/],
+    ['quote in gate path', { ...command, gatePath: '/opt/x"/borg-gate' }, /--gate-path/],
+    ['shell chars in policy', { ...command, policyFile: '/etc/$(id)/p.yaml' }, /--policy/],
+    ['newline in policy', { ...command, policyFile: '/etc/p.yaml\nx' }, /--policy/],
+  ])('%s', (_name, gate, message) => {
+    expect(() => checkGateCommand(gate)).toThrow(message);
+  });
+
+  it('plain paths accepted', () => {
+    expect(() => checkGateCommand(command)).not.toThrow();
+  });
+});
+
+describe('formatSource', () => {
+  it.each([
+    ['192.0.2.10', '192.0.2.10'],
+    ['192.0.2.10/32', '192.0.2.10'],
+    ['198.51.100.7/24', '198.51.100.0/24'],
+    ['10.1.2.3/8', '10.0.0.0/8'],
+    ['2001:db8::1', '2001:db8::1'],
+    ['2001:db8:0:0:1::/64', '2001:db8::/64'],
+  ])('%s', (source, expected) => {
+    expect(formatSource(source)).toBe(expected);
+  });
+});
+
+describe('formatExpiryTime', () => {
+  it.each([
+    ['2026-09-01T00:00:00Z', '20260901000000Z'],
+    ['2026-12-31T23:59:59.900Z', '20261231235959Z'],
+    ['2030-01-02T03:04:05+02:00', '20300102010405Z'],
+  ])('%s', (time, expected) => {
+    expect(formatExpiryTime(new Date(time))).toBe(expected);
+  });
+});

@@ -1,0 +1,138 @@
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { installBlock } from '../../../src/lib/authorized-keys/install.js';
+import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
+
+let dir: string;
+let file: string;
+const block = formatBlock('default', '/etc/borg-gate/policy.yaml', ['entry one']);
+const changed = formatBlock('default', '/etc/borg-gate/policy.yaml', ['entry two']);
+const options = { blockName: 'default' };
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'borg-gate-install-'));
+  file = join(dir, 'authorized_keys');
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('installBlock', () => {
+  it('creates file with mode 0600', async () => {
+    const result = await installBlock(file, block, options);
+    expect(result.changed).toBe(true);
+    expect(result.backupFile).toBeUndefined();
+    expect(readFileSync(file, 'utf8')).toBe(block);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('second write changes nothing', async () => {
+    await installBlock(file, block, options);
+    const past = new Date('2020-01-01T00:00:00Z');
+    utimesSync(file, past, past);
+    const inode = statSync(file).ino;
+    const result = await installBlock(file, block, options);
+    expect(result.changed).toBe(false);
+    expect(statSync(file).mtime.getTime()).toBe(past.getTime());
+    expect(statSync(file).ino).toBe(inode);
+    expect(readdirSync(dir)).toEqual(['authorized_keys']);
+  });
+
+  it('keeps foreign lines and backs up', async () => {
+    const foreign = '# admin key\nssh-ed25519 AAAA admin\n';
+    writeFileSync(file, `${foreign}${block}# after\n`, { mode: 0o600 });
+    const result = await installBlock(file, changed, options);
+    expect(result.backupFile).toBe(`${file}.bak`);
+    expect(readFileSync(file, 'utf8')).toBe(`${foreign}${changed}# after\n`);
+    expect(readFileSync(`${file}.bak`, 'utf8')).toBe(`${foreign}${block}# after\n`);
+    expect(statSync(`${file}.bak`).mode & 0o777).toBe(0o600);
+  });
+
+  it('fixes mode of unchanged content', async () => {
+    writeFileSync(file, block);
+    chmodSync(file, 0o644);
+    const result = await installBlock(file, block, options);
+    expect(result.changed).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps owner of existing file', async () => {
+    writeFileSync(file, 'x\n', { mode: 0o600 });
+    const { chownSync } = await import('node:fs');
+    chownSync(file, 65534, 65534);
+    await installBlock(file, block, options);
+    expect(statSync(file).uid).toBe(65534);
+    expect(statSync(file).gid).toBe(65534);
+  });
+
+  it('new file takes directory owner', async () => {
+    const { chownSync } = await import('node:fs');
+    const sshDir = join(dir, '.ssh');
+    mkdirSync(sshDir, { mode: 0o700 });
+    chownSync(sshDir, 65534, 65534);
+    await installBlock(join(sshDir, 'authorized_keys'), block, options);
+    expect(statSync(join(sshDir, 'authorized_keys')).uid).toBe(65534);
+  });
+
+  it('owner option wins', async () => {
+    writeFileSync(file, 'x\n', { mode: 0o600 });
+    await installBlock(file, block, { ...options, owner: 'nobody' });
+    expect(statSync(file).uid).toBe(65534);
+  });
+
+  it('unknown owner rejected', async () => {
+    await expect(
+      installBlock(file, block, { ...options, owner: 'no-such-user-x' }),
+    ).rejects.toThrow(/--owner "no-such-user-x": no such user/);
+  });
+
+  it('option-like owner rejected', async () => {
+    await expect(installBlock(file, block, { ...options, owner: '-G' })).rejects.toThrow(
+      /not a valid user name/,
+    );
+  });
+
+  it('symlink refused', async () => {
+    const target = join(dir, 'target');
+    writeFileSync(target, 'precious\n');
+    symlinkSync(target, file);
+    await expect(installBlock(file, block, options)).rejects.toThrow(/is a symbolic link/);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+    expect(lstatSync(file).isSymbolicLink()).toBe(true);
+  });
+
+  it('symlinked backup replaced not followed', async () => {
+    const target = join(dir, 'target');
+    writeFileSync(target, 'precious\n');
+    writeFileSync(file, 'x\n', { mode: 0o600 });
+    symlinkSync(target, `${file}.bak`);
+    await expect(installBlock(file, block, options)).rejects.toThrow(/is a symbolic link/);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+  });
+
+  it('directory refused', async () => {
+    mkdirSync(file);
+    await expect(installBlock(file, block, options)).rejects.toThrow(/not a regular file/);
+  });
+
+  it('missing directory explained', async () => {
+    await expect(
+      installBlock(join(dir, 'nope', 'authorized_keys'), block, options),
+    ).rejects.toThrow(/create it \(mode 0700, owned by the backup user\) first/);
+  });
+});

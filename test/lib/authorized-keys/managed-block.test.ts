@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import {
+  extractBlock,
+  findBlock,
+  formatBlock,
+  replaceBlock,
+} from '../../../src/lib/authorized-keys/managed-block.js';
+
+const block = formatBlock('default', '/etc/borg-gate/policy.yaml', ['entry one', 'entry two']);
+const newBlock = formatBlock('default', '/etc/borg-gate/policy.yaml', ['entry three']);
+const other = formatBlock('offsite', '/etc/borg-gate/offsite.yaml', ['offsite entry']);
+
+function toLatin1(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+describe('replaceBlock', () => {
+  it.each([
+    ['empty file', '', '', ''],
+    ['lines before', 'ssh-ed25519 AAAA admin\n', '', ''],
+    ['lines after', '', '# kept\nssh-rsa BBBB other\n', ''],
+    ['before and after', '# top\r\n', 'tail without newline', ''],
+    ['invalid UTF-8 kept', '\xff\xfe bytes\n', '\x80\n', ''],
+  ])('%s round trip', (_name, before, after) => {
+    const text = `${before}${toLatin1(block)}${after}`;
+    const replaced = replaceBlock(text, 'default', newBlock, 'ak');
+    expect(replaced).toBe(`${before}${toLatin1(newBlock)}${after}`);
+    expect(replaceBlock(replaced, 'default', block, 'ak')).toBe(text);
+  });
+
+  it('foreign lines between blocks kept', () => {
+    const text = `# a\n${toLatin1(other)}# between\n${toLatin1(block)}# after\n`;
+    const replaced = replaceBlock(text, 'default', newBlock, 'ak');
+    expect(replaced).toBe(`# a\n${toLatin1(other)}# between\n${toLatin1(newBlock)}# after\n`);
+  });
+
+  it('other block untouched', () => {
+    const text = `${toLatin1(block)}${toLatin1(other)}`;
+    const replaced = replaceBlock(text, 'offsite', newBlock.replaceAll('default', 'offsite'), 'ak');
+    expect(replaced.startsWith(toLatin1(block))).toBe(true);
+  });
+
+  it('appends when missing', () => {
+    expect(replaceBlock('ssh-ed25519 AAAA admin\n', 'default', block, 'ak')).toBe(
+      `ssh-ed25519 AAAA admin\n${block}`,
+    );
+  });
+
+  it('adds newline before append', () => {
+    expect(replaceBlock('ssh-ed25519 AAAA admin', 'default', block, 'ak')).toBe(
+      `ssh-ed25519 AAAA admin\n${block}`,
+    );
+  });
+
+  it('UTF-8 comment survives', () => {
+    const utf8Block = formatBlock('default', '/p.yaml', ['key Zoë']);
+    const replaced = replaceBlock('', 'default', utf8Block, 'ak');
+    expect(Buffer.from(replaced, 'latin1').toString('utf8')).toBe(utf8Block);
+  });
+
+  it('marker look-alike is foreign', () => {
+    const text =
+      '#  BEGIN borg-gate managed block default\nx # END borg-gate managed block default\n';
+    expect(replaceBlock(text, 'default', block, 'ak')).toBe(`${text}${block}`);
+  });
+});
+
+describe('findBlock errors', () => {
+  it.each([
+    [
+      'unterminated',
+      `# BEGIN borg-gate managed block default\nx\n`,
+      /ak:1: block "default" has no END marker/,
+    ],
+    [
+      'END first',
+      `# END borg-gate managed block default\n`,
+      /ak:1: END marker for "default" without its BEGIN/,
+    ],
+    [
+      'nested',
+      `# BEGIN borg-gate managed block a\n# BEGIN borg-gate managed block b\n`,
+      /ak:2: BEGIN marker inside block "a"/,
+    ],
+    [
+      'mismatched END',
+      `# BEGIN borg-gate managed block a\n# END borg-gate managed block b\n`,
+      /ak:2: END marker for "b"/,
+    ],
+    ['duplicate', `${block}${block}`, /second managed block named "default"/],
+  ])('%s', (_name, text, message) => {
+    expect(() => findBlock(text, 'default', 'ak')).toThrow(message);
+  });
+
+  it('error tells how to fix', () => {
+    expect(() => findBlock(`${block}${block}`, 'default', 'ak')).toThrow(
+      /fix the borg-gate marker lines by hand/,
+    );
+  });
+});
+
+describe('extractBlock', () => {
+  it('returns the named block', () => {
+    expect(extractBlock(`x\n${toLatin1(block)}y\n`, 'default', 'ak')).toBe(block);
+  });
+
+  it('missing block is undefined', () => {
+    expect(extractBlock('x\n', 'default', 'ak')).toBeUndefined();
+  });
+});
