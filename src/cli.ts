@@ -1,11 +1,17 @@
 import type { CommandModule } from 'yargs';
 import yargs from 'yargs';
+import { auditCommand } from './commands/audit.js';
 import { keysCommand } from './commands/keys.js';
 import { policyCommand } from './commands/policy.js';
 import { serveCommand } from './commands/serve-help.js';
 
 /** Every CLI verb; each module owns its options and help text. */
-const COMMANDS: CommandModule<object, any>[] = [serveCommand, policyCommand, keysCommand];
+const COMMANDS: CommandModule<object, any>[] = [
+  serveCommand,
+  policyCommand,
+  keysCommand,
+  auditCommand,
+];
 
 /** Parses the command line and runs one verb. `serve` normally bypasses this (see main.ts). */
 export async function runCli(argv: string[]): Promise<void> {

@@ -1,0 +1,79 @@
+import type { Argv, CommandModule } from 'yargs';
+import {
+  addFileOption,
+  addFilterOptions,
+  type FileArgs,
+  type FilterArgs,
+} from './audit/options.js';
+import { runAuditHandler } from './audit/run.js';
+import type { TailArgs } from './audit/tail.js';
+
+// Handlers load lazily, so `borg-gate --help` and other verbs do not read the audit code.
+const handlers = () => import('./audit/handlers.js');
+
+const queryCommand: CommandModule = {
+  command: ['query', '$0'],
+  describe: 'Print audit records that match every given filter, oldest first',
+  builder: (yargs) => addFilterOptions(yargs),
+  handler: (args) =>
+    runAuditHandler(async () => (await handlers()).handleQuery(args as FilterArgs)),
+};
+
+const summaryCommand: CommandModule = {
+  command: 'summary',
+  describe:
+    'Per client: last access, connections, refusals, bytes, last refusal reason, last write per repository',
+  builder: (yargs) => addFilterOptions(yargs),
+  handler: (args) =>
+    runAuditHandler(async () => (await handlers()).handleSummary(args as FilterArgs)),
+};
+
+const tailCommand: CommandModule = {
+  command: 'tail',
+  describe: 'Print the newest records; with -f, keep printing new ones across log rotation',
+  builder: (yargs) =>
+    addFilterOptions(yargs)
+      .option('follow', {
+        alias: 'f',
+        type: 'boolean',
+        describe: 'Keep printing records as they are appended',
+      })
+      .option('lines', {
+        alias: 'n',
+        type: 'number',
+        default: 10,
+        describe: 'Number of existing lines to print first',
+      }),
+  handler: (args) =>
+    runAuditHandler(async () => {
+      const { handleTail } = await import('./audit/tail.js');
+      return handleTail(args as TailArgs);
+    }),
+};
+
+const verifyCommand: CommandModule = {
+  command: 'verify',
+  describe: 'Check the hash chain of the log and its rotated copies; exit 1 on any problem',
+  builder: (yargs) =>
+    addFileOption(yargs).option('json', { type: 'boolean', describe: 'Print the result as JSON' }),
+  handler: (args) => runAuditHandler(async () => (await handlers()).handleVerify(args as FileArgs)),
+};
+
+const schemaCommand: CommandModule = {
+  command: 'schema',
+  describe: 'Print the JSON Schema of one audit record line',
+  handler: () => runAuditHandler(async () => (await handlers()).handleSchema()),
+};
+
+export const auditCommand: CommandModule = {
+  command: 'audit',
+  describe: 'Query, summarize, follow and verify the audit log',
+  builder: (yargs: Argv) =>
+    yargs
+      .command(queryCommand)
+      .command(summaryCommand)
+      .command(tailCommand)
+      .command(verifyCommand)
+      .command(schemaCommand),
+  handler: () => {},
+};
