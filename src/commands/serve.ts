@@ -28,6 +28,8 @@ export interface ServeOptions {
   policyFile: string;
   /** Where to record a session when the policy (and so its audit_log) cannot be loaded. */
   fallbackAuditLog: string;
+  /** Connection facts from an embedded SSH server; read from sshd's environment when absent. */
+  facts?: ConnectionFacts;
 }
 
 export interface ServeIo {
@@ -56,7 +58,7 @@ export async function runServe(
   io: ServeIo,
   now = new Date(),
 ): Promise<number> {
-  const facts = connectionFactsFromEnv(io.env);
+  const facts = options.facts ?? connectionFactsFromEnv(io.env);
   const session: SessionContext = {
     id: randomUUID(),
     clientId: options.clientId,

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Sets up this machine (see setup.sh), then backs up through borg-gate for real: a throw-away
+# sshd on 127.0.0.1 as the current user, a policy with one append-only client, borg init,
+# create, list and extract through the gate, one refused request, and the audit records.
+# Everything lives in a temp directory that is removed at the end (set KEEP=1 to keep it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+gate="$(pwd)/dist/borg-gate.js"
+demo="$(mktemp -d /tmp/borg-gate-demo-XXXXXX)"
+chmod 755 "$demo"
+sshd_pid=""
+cleanup() {
+  [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
+  if [ "${KEEP:-0}" = 1 ]; then echo "demo files kept in $demo"; else rm -rf "$demo"; fi
+}
+trap cleanup EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "Keys and a throw-away sshd on 127.0.0.1"
+mkdir -p "$demo/srv" "$demo/client" "$demo/source/etc" "$demo/restore" "$demo/log"
+ssh-keygen -q -t ed25519 -N '' -C demo-host -f "$demo/client/id_demo"
+ssh-keygen -q -t ed25519 -N '' -f "$demo/ssh_host_key"
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+cat > "$demo/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $demo/ssh_host_key
+PidFile $demo/sshd.pid
+AuthorizedKeysFile $demo/authorized_keys
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+PermitUserEnvironment no
+ExposeAuthInfo yes
+PermitTTY no
+$( [ "$(id -u)" -eq 0 ] && echo 'PermitRootLogin forced-commands-only' )
+CONF
+[ "$(id -u)" -eq 0 ] && mkdir -p /run/sshd
+echo "sshd listens on 127.0.0.1:$port"
+
+step "Policy: client demo-host may only append to $demo/srv/demo-host"
+cat > "$demo/policy.yaml" <<POLICY
+version: 1
+audit_log: $demo/log/audit.log
+clients:
+  - id: demo-host
+    keys:
+      - $(cat "$demo/client/id_demo.pub")
+    repositories:
+      - path: $demo/srv/demo-host
+        name: demo-host
+    mode: append-only
+POLICY
+chmod 644 "$demo/policy.yaml"
+cat "$demo/policy.yaml"
+"$gate" policy check --policy "$demo/policy.yaml"
+
+step "authorized_keys entry (forced command)"
+printf 'command="%s serve --client demo-host --policy %s",restrict %s\n' \
+  "$gate" "$demo/policy.yaml" "$(cat "$demo/client/id_demo.pub")" > "$demo/authorized_keys"
+cut -c1-160 "$demo/authorized_keys"
+/usr/sbin/sshd -f "$demo/sshd_config"
+sshd_pid=$(cat "$demo/sshd.pid")
+
+export BORG_RSH="ssh -F /dev/null -i $demo/client/id_demo -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+export BORG_BASE_DIR="$demo/client/borg" BORG_PASSPHRASE=demo-passphrase
+repo="ssh://$(id -un)@127.0.0.1:$port$demo/srv/demo-host"
+echo "hello from the demo" > "$demo/source/etc/motd"
+
+step "borg init, create, list, extract through borg-gate"
+(set -x; borg init -e repokey "$repo")
+(cd "$demo/source" && set -x && borg create --stats "$repo::first" etc)
+(set -x; borg list "$repo")
+(cd "$demo/restore" && set -x && borg extract "$repo::first")
+echo "restored: $(cat "$demo/restore/etc/motd")"
+
+step "A refused request: another repository"
+(set -x; borg list "ssh://$(id -un)@127.0.0.1:$port$demo/srv/someone-else") || echo "(borg exited with $?, as expected)"
+
+step "Audit records ($demo/log/audit.log)"
+node -e '
+  for (const line of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) {
+    const r = JSON.parse(line);
+    console.log([r.time, r.event, r.client_id, r.decision, r.repository ?? "-", r.mode ?? "-", r.exit_code ?? "-", r.reason ?? ""].join("  "));
+  }' "$demo/log/audit.log"
