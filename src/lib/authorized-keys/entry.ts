@@ -53,7 +53,7 @@ export function formatEntry(record: KeyRecord, command: GateCommand): string {
 }
 
 /**
- * Formats an address or CIDR range for `from=`. sshd treats a range with host bits set as
+ * Formats an address or CIDR range for `from=`. sshd (OpenSSH 9.2) treats a range with host bits set as
  * invalid and then matches nothing, so ranges are written with their network address.
  */
 export function formatSource(source: string): string {
