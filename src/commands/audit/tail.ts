@@ -21,6 +21,7 @@ export async function handleTail(args: TailArgs): Promise<number> {
   const output = new LineOutput();
   const abort = new AbortController();
   const logger = args.follow ? await diagnosticLogger() : undefined;
+
   if (args.follow) {
     process.once('SIGINT', () => abort.abort());
     process.once('SIGTERM', () => abort.abort());
@@ -29,6 +30,7 @@ export async function handleTail(args: TailArgs): Promise<number> {
   if (!args.json) {
     await output.write(tableHeader());
   }
+
   const lines = followLog(logPath, {
     initialLines: args.lines ?? 10,
     signal: args.follow ? abort.signal : AbortSignal.abort(),
@@ -46,6 +48,7 @@ export async function handleTail(args: TailArgs): Promise<number> {
       await output.flush();
     }
   }
+
   await output.flush();
   logger?.info({ file: logPath }, 'stopped following the audit log');
   return 0;

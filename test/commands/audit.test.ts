@@ -1,0 +1,280 @@
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LineOutput } from '../../src/commands/audit/output.js';
+import { runQuery } from '../../src/commands/audit/query.js';
+import { summarizeClients } from '../../src/commands/audit/summary.js';
+import { writeRotatedSample } from './audit-fixtures.js';
+
+let root: string;
+let buildDir: string;
+let cli: string;
+let counter = 0;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'borg-gate-audit-command-'));
+  // Inside node_modules, so the external ssh2 package resolves at run time.
+  const cacheDir = join(import.meta.dirname, '../../node_modules/.cache');
+  mkdirSync(cacheDir, { recursive: true });
+  buildDir = mkdtempSync(join(cacheDir, 'borg-gate-audit-test-'));
+  cli = join(buildDir, 'borg-gate.mjs');
+  await build({
+    entryPoints: [join(import.meta.dirname, '../../src/main.ts')],
+    outfile: cli,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+    // ssh2 loads native addons that esbuild can not bundle.
+    external: ['ssh2'],
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+    },
+  });
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(buildDir, { recursive: true, force: true });
+});
+
+function sampleLog(): string {
+  const dir = join(root, `case-${counter++}`);
+  mkdirSync(dir);
+  const logPath = join(dir, 'audit.log');
+  writeRotatedSample(logPath);
+  return logPath;
+}
+
+function runCli(args: string[]) {
+  const result = spawnSync(process.execPath, [cli, 'audit', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, BORG_GATE_POLICY: join(root, 'no-policy.yaml') },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function query(logPath: string, filter: Parameters<typeof runQuery>[1], json = true) {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk) => {
+    text += chunk;
+  });
+  const warnings: string[] = [];
+  const stats = await runQuery(logPath, filter, json, new LineOutput(stream), (message) =>
+    warnings.push(message),
+  );
+  const lines = text.split('\n').filter((line) => line !== '');
+  return { stats, lines, warnings };
+}
+
+describe('runQuery', () => {
+  it('reads rotated files in order', async () => {
+    const { lines, stats } = await query(sampleLog(), {});
+
+    expect(stats.matched).toBe(8);
+    const times = lines.map((line) => JSON.parse(line).time);
+    expect(times).toEqual([...times].sort());
+  });
+
+  it('filters by client and decision', async () => {
+    const { lines } = await query(sampleLog(), { client: 'server', decision: 'refuse' });
+
+    expect(lines.map((line) => JSON.parse(line).reason)).toEqual([
+      'forbidden-option: --restrict-to-path',
+      'expired-key',
+    ]);
+  });
+
+  it('filters by time range', async () => {
+    const { lines } = await query(sampleLog(), {
+      since: Date.parse('2026-12-02T00:00:00Z'),
+      until: Date.parse('2026-12-02T23:59:59Z'),
+    });
+
+    expect(lines).toHaveLength(3);
+  });
+
+  it('filters by grep text', async () => {
+    const { lines } = await query(sampleLog(), { grep: 'expired' });
+
+    expect(lines).toHaveLength(1);
+  });
+
+  it('skips and names a corrupt line', async () => {
+    const logPath = sampleLog();
+    appendFileSync(logPath, 'garbage\n');
+
+    const { stats, warnings } = await query(logPath, {});
+
+    expect(stats.matched).toBe(8);
+    expect(stats.corrupt).toBe(1);
+    expect(warnings).toEqual([`${logPath}:4: skipped a line that is not a JSON record`]);
+  });
+
+  it('prints padded columns', async () => {
+    const { lines } = await query(sampleLog(), { client: 'server', event: 'session_end' }, false);
+
+    expect(lines[0]).toMatch(/^TIME {2,}EVENT {2,}CLIENT/);
+    expect(lines[1]).toMatch(
+      /^2026-12-03T10:30:00Z {2}session_end {6}server {12}allow {5}\/srv\/borg\/server +exit=0/,
+    );
+  });
+
+  it('escapes raw control text in a hand-edited line', async () => {
+    const logPath = sampleLog();
+    appendFileSync(
+      logPath,
+      '{"time":"2026-12-04T00:00:00Z","event":"check","reason":"\u202eevil\u0085"}\n',
+    );
+
+    const table = await query(logPath, { event: 'check' }, false);
+    const json = await query(logPath, { event: 'check' }, true);
+
+    expect(table.lines[1]).toContain('\\u202eevil\\x85');
+    expect(json.lines[0]).toContain('\\u202eevil\\u0085');
+    expect(JSON.parse(json.lines[0]!).reason).toBe('\u202eevil\u0085');
+  });
+});
+
+describe('summarizeClients', () => {
+  it('aggregates per client', async () => {
+    const [laptop, server] = await summarizeClients(sampleLog(), {}, () => {});
+
+    expect(laptop).toMatchObject({
+      client: 'laptop',
+      last_access: '2026-12-02T09:01:00.000Z',
+      connections: 2,
+      refusals: 0,
+      bytes_in: 1500,
+      bytes_out: 15,
+      last_refusal_reason: null,
+    });
+    // The 2026-12-02 session did not commit, so the last write stays at 2026-12-01.
+    expect({ ...laptop?.last_write }).toEqual({ '/srv/borg/laptop': '2026-12-01T08:05:00.000Z' });
+    expect(server).toMatchObject({
+      client: 'server',
+      connections: 3,
+      refusals: 2,
+      last_refusal_reason: 'expired-key',
+      last_refusal_time: '2026-12-03T11:00:00.000Z',
+    });
+    expect({ ...server?.last_write }).toEqual({ '/srv/borg/server': '2026-12-03T10:30:00.000Z' });
+  });
+
+  it('applies filters', async () => {
+    const summaries = await summarizeClients(sampleLog(), { client: 'laptop' }, () => {});
+
+    expect(summaries.map((summary) => summary.client)).toEqual(['laptop']);
+  });
+});
+
+describe('borg-gate audit', () => {
+  it('verify passes across rotation', () => {
+    const result = runCli(['verify', '--file', sampleLog()]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^OK: 8 records in 3 file\(s\)/);
+  });
+
+  it('verify names the edited line', () => {
+    const logPath = sampleLog();
+    const text = readFileSync(`${logPath}.1`, 'utf8');
+    writeFileSync(`${logPath}.1`, text.replace('"exit_code":2', '"exit_code":0'));
+
+    const result = runCli(['verify', '--file', logPath]);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`${logPath}.1:3: hash_mismatch:`);
+  });
+
+  it('query prints JSON lines', () => {
+    const result = runCli([
+      '--file',
+      sampleLog(),
+      '--client',
+      'laptop',
+      '--since',
+      '2026-12-02',
+      '--json',
+    ]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toHaveLength(2);
+    expect(result.stderr).toBe('');
+  });
+
+  it('query exits 1 without matches', () => {
+    const result = runCli(['query', '--file', sampleLog(), '--client', 'nobody']);
+
+    expect(result.code).toBe(1);
+  });
+
+  it('summary prints a table', () => {
+    const result = runCli(['summary', '--file', sampleLog()]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('expired-key');
+    expect(result.stdout).toContain('/srv/borg/server');
+  });
+
+  it('tail prints the newest records', () => {
+    const result = runCli(['tail', '-n', '2', '--json', '--file', sampleLog()]);
+
+    expect(result.code).toBe(0);
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).event);
+    expect(events).toEqual(['session_end', 'session_refused']);
+  });
+
+  it('schema prints a JSON Schema', () => {
+    const result = runCli(['schema']);
+
+    expect(result.code).toBe(0);
+    const schema = JSON.parse(result.stdout);
+    expect(schema.$schema).toContain('json-schema.org');
+    expect(schema.properties.event.enum).toContain('session_end');
+    expect(schema.required).toContain('hash');
+  });
+
+  it('names a missing log file', () => {
+    const logPath = join(root, 'missing', 'audit.log');
+
+    const result = runCli(['verify', '--file', logPath]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(logPath);
+    expect(result.stdout).toBe('');
+  });
+
+  it('names an unreadable rotated file', () => {
+    const logPath = sampleLog();
+    writeFileSync(`${logPath}.3.gz`, 'not gzip');
+
+    const result = runCli(['--file', logPath]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${logPath}.3.gz`);
+  });
+
+  it('rejects an invalid --since', () => {
+    const result = runCli(['--file', sampleLog(), '--since', 'yesterday']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('invalid --since "yesterday"');
+  });
+});
