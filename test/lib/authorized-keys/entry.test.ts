@@ -7,8 +7,10 @@ import {
   formatSource,
 } from '../../../src/lib/authorized-keys/entry.js';
 import { collectKeyRecords } from '../../../src/lib/authorized-keys/key-records.js';
-import type { Client } from '../../../src/lib/policy/schema.js';
+import type { PolicyInput } from '../../../src/lib/policy/schema.js';
 import { makeKeys, makePolicy } from './fixtures.js';
+
+type ClientInput = PolicyInput['clients'][number];
 
 const { dir, keys } = makeKeys(1);
 const now = new Date('2026-06-01T00:00:00Z');
@@ -19,7 +21,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function entryFor(client: Partial<Client> & { keys: Client['keys'] }, gate = command): string {
+function entryFor(client: Omit<ClientInput, 'id'>, gate = command): string {
   const policy = makePolicy([{ id: 'web1', ...client }]);
   return formatEntry(collectKeyRecords(policy, now)[0]!, gate);
 }
