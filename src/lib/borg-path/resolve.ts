@@ -19,9 +19,9 @@ export interface ResolveContext {
 export function resolveBorgPath(requested: string, context: ResolveContext): string | undefined {
   let path = requested;
   if (path.startsWith('/~/')) {
-    path = posix.join(context.baseDir, path.slice(3));
+    path = joinLikePython(context.baseDir, path.slice(3));
   } else if (path.startsWith('~/')) {
-    path = posix.join(context.baseDir, path.slice(2));
+    path = joinLikePython(context.baseDir, path.slice(2));
   } else if (path === '~' || path === '/~') {
     path = context.baseDir;
   } else if (path.startsWith('~') || path.startsWith('/~')) {
@@ -31,7 +31,15 @@ export function resolveBorgPath(requested: string, context: ResolveContext): str
   } else if (path.startsWith('/./')) {
     path = path.slice(3);
   }
-  return realpathLikePython(posix.isAbsolute(path) ? path : posix.join(context.cwd, path));
+  return realpathLikePython(joinLikePython(context.cwd, path));
+}
+
+/** Joins like Python's `os.path.join`: an absolute second part replaces the first (`/~//etc`). */
+function joinLikePython(base: string, rest: string): string {
+  if (rest.startsWith('/')) {
+    return rest;
+  }
+  return rest === '' ? `${base}/` : `${base}/${rest}`;
 }
 
 /** Resolves symlinks component by component; missing components are kept as written. */

@@ -1,0 +1,171 @@
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PolicyError } from '../../../src/lib/policy/errors.js';
+import { loadPolicy, parsePolicy } from '../../../src/lib/policy/load.js';
+
+const KEY_A =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJZ3sQ1lk1FGy0vU7uJYkUtlN3kN5sMLb6JqvU8bZ3Xk a@test';
+const KEY_B =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0Q9mD3dC4KqOeUeZMuy7Zc5H6Vw5J1h8cuHq2vNfPb b@test';
+
+function policyWith(client: string, top = ''): string {
+  return `version: 1\n${top}clients:\n  - id: web01\n    keys: ["${KEY_A}"]\n${client}`;
+}
+
+describe('parsePolicy', () => {
+  it('applies defaults', () => {
+    const policy = parsePolicy('p.yaml', policyWith('    repositories: [/srv/borg/web01]\n'));
+    const client = policy.clients[0]!;
+    expect(client.mode).toBe('append-only');
+    expect(client.disabled).toBe(false);
+    expect(policy.audit_log).toBe('/var/log/borg-gate/audit.log');
+    expect(policy.borg.binaries).toEqual({ borg: '/usr/bin/borg' });
+    expect(policy.borg.umask).toBe('0077');
+  });
+
+  it('reads date-only expiry as start of day UTC', () => {
+    const policy = parsePolicy('p.yaml', policyWith('    expires: 2027-01-15\n'));
+    expect(policy.clients[0]!.expires?.toISOString()).toBe('2027-01-15T00:00:00.000Z');
+  });
+
+  it.each([
+    [
+      'relative repository',
+      '    repositories: [srv/a]\n',
+      'clients[0].repositories[0]',
+      'relative',
+    ],
+    [
+      'dot-dot repository',
+      '    repositories: [/srv/a/../b]\n',
+      'clients[0].repositories[0]',
+      '".."',
+    ],
+    [
+      'trailing slash',
+      '    repositories: [/srv/a/]\n',
+      'clients[0].repositories[0]',
+      'write "/srv/a"',
+    ],
+    ['double slash', '    paths: [/srv//a]\n', 'clients[0].paths[0]', 'not normalized'],
+    ['unknown mode', '    mode: sideways\n', 'clients[0].mode', ''],
+    ['unknown key', '    colour: blue\n', 'clients[0]', 'colour'],
+    ['bad quota', '    storage_quota: lots\n', 'clients[0].storage_quota', 'borg size syntax'],
+    ['bad cidr', '    from: [10.0.0.0/33]\n', 'clients[0].from[0]', 'CIDR'],
+    ['bad date', '    expires: soon\n', 'clients[0].expires', 'YYYY-MM-DD'],
+    ['string disabled', '    disabled: "no"\n', 'clients[0].disabled', ''],
+    [
+      'per-repository mode',
+      '    repositories: [{path: /srv/a, mode: rw}]\n',
+      'clients[0].repositories[0]',
+      '',
+    ],
+  ])('%s names its key path', (_name, client, path, fragment) => {
+    const error = catchPolicyError(() => parsePolicy('p.yaml', policyWith(client)));
+    expect(error.message).toContain(`p.yaml: ${path}`);
+    expect(error.message).toContain(fragment);
+  });
+
+  it.each([
+    ['bad id', 'version: 1\nclients:\n  - id: "web 01"\n    keys: [x]\n', 'clients[0].id'],
+    ['no keys', 'version: 1\nclients:\n  - id: web01\n    keys: []\n', 'clients[0].keys'],
+    ['wrong version', 'version: 2\nclients: []\n', 'version'],
+    ['relative audit log', 'version: 1\naudit_log: audit.log\nclients: []\n', 'audit_log'],
+    ['unknown top-level key', 'version: 1\nclients: []\nclient: []\n', '(top level)'],
+    [
+      'relative binary',
+      'version: 1\nborg: {binaries: {borg: borg}}\nclients: []\n',
+      'borg.binaries.borg',
+    ],
+  ])('%s is rejected', (_name, source, path) => {
+    expect(catchPolicyError(() => parsePolicy('p.yaml', source)).message).toContain(path);
+  });
+
+  it('rejects a duplicate client id', () => {
+    const source = `version: 1\nclients:\n  - {id: a, keys: ["${KEY_A}"]}\n  - {id: a, keys: ["${KEY_B}"]}\n`;
+    expect(catchPolicyError(() => parsePolicy('p.yaml', source)).message).toContain(
+      'clients[1].id',
+    );
+  });
+
+  it('rejects one key under two clients', () => {
+    const source = `version: 1\nclients:\n  - {id: a, keys: ["${KEY_A}"]}\n  - {id: b, keys: ["${KEY_A.replace('a@test', 'other comment')}"]}\n`;
+    const error = catchPolicyError(() => parsePolicy('p.yaml', source));
+    expect(error.message).toContain('clients[1].keys[0]');
+    expect(error.message).toContain('"a"');
+  });
+
+  it('rejects a duplicate YAML key', () => {
+    const source = 'version: 1\nclients: []\nclients: []\n';
+    expect(catchPolicyError(() => parsePolicy('p.yaml', source)).message).toContain('invalid YAML');
+  });
+
+  it('rejects an alias bomb', () => {
+    const lines = ['version: 1', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let level = 1; level < 12; level += 1) {
+      lines.push(
+        `a${level}: &a${level} [${Array(10)
+          .fill(`*a${level - 1}`)
+          .join(', ')}]`,
+      );
+    }
+    lines.push('clients: []');
+    expect(catchPolicyError(() => parsePolicy('p.yaml', lines.join('\n'))).message).toContain(
+      'invalid YAML',
+    );
+  });
+});
+
+describe('loadPolicy', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync('/tmp/borg-gate-policy-');
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads a valid file', async () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, policyWith(''), { mode: 0o644 });
+    const loaded = await loadPolicy(file);
+    expect(loaded.policy.clients[0]!.id).toBe('web01');
+  });
+
+  it('reports a missing file with the fix', async () => {
+    const error = await loadPolicy(join(dir, 'absent.yaml')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PolicyError);
+    expect((error as Error).message).toContain('--policy FILE');
+  });
+
+  it('refuses a symlinked policy', async () => {
+    const target = join(dir, 'target.yaml');
+    writeFileSync(target, policyWith(''), { mode: 0o644 });
+    symlinkSync(target, join(dir, 'link.yaml'));
+    const error = await loadPolicy(join(dir, 'link.yaml')).catch((caught: unknown) => caught);
+    expect((error as Error).message).toContain('symbolic link');
+  });
+
+  it('refuses a group-writable policy', async () => {
+    const file = join(dir, 'writable.yaml');
+    writeFileSync(file, policyWith(''));
+    chmodSync(file, 0o664);
+    const error = await loadPolicy(file).catch((caught: unknown) => caught);
+    expect((error as Error).message).toContain('chmod go-w');
+  });
+});
+
+function catchPolicyError(action: () => unknown): PolicyError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof PolicyError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('expected a PolicyError');
+}
