@@ -1,0 +1,147 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseLookupArgv, runLookup } from '../../src/commands/keys/lookup.js';
+import { makeKeys } from '../lib/authorized-keys/fixtures.js';
+
+const { dir, keys } = makeKeys(4);
+const policyFile = join(dir, 'policy.yaml');
+const gatePath = '/usr/local/bin/borg-gate';
+const words = keys.map((key) => key.split(' ') as [string, string, string]);
+
+writeFileSync(
+  policyFile,
+  `version: 1
+clients:
+  - id: web1
+    keys:
+      - ${keys[0]}
+      - {key: "${keys[1]}", expires: 2020-01-01}
+  - id: off
+    disabled: true
+    keys: ["${keys[2]}"]
+  - id: wrapped
+    keys:
+      - "${words[3][0]} ${words[3][1].slice(0, 30)}\\
+        ${words[3][1].slice(30)}"
+`,
+);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function lookup(index: number, user = 'borg') {
+  return runLookup({
+    policyFile,
+    gatePath,
+    user: 'borg',
+    requestUser: user,
+    keyType: words[index]![0],
+    keyBase64: words[index]![1],
+  });
+}
+
+describe('runLookup', () => {
+  it('active key prints entry', async () => {
+    expect(await lookup(0)).toBe(
+      `command="${gatePath} serve --client web1 --policy ${policyFile}",restrict ${keys[0]}`,
+    );
+  });
+
+  it.each([
+    ['expired key', 1],
+    ['disabled client', 2],
+  ])('%s prints nothing', async (_name, index) => {
+    expect(await lookup(index)).toBeUndefined();
+  });
+
+  it('other user prints nothing', async () => {
+    expect(await lookup(0, 'root')).toBeUndefined();
+  });
+
+  it('unknown key prints nothing', async () => {
+    const result = await runLookup({
+      policyFile,
+      gatePath,
+      requestUser: 'borg',
+      keyType: 'ssh-ed25519',
+      keyBase64: 'AAAAC3NzaC1lZDI1NTE5AAAAIHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4',
+    });
+    expect(result).toBeUndefined();
+  });
+
+  it('type mismatch prints nothing', async () => {
+    const result = await runLookup({
+      policyFile,
+      gatePath,
+      requestUser: 'borg',
+      keyType: 'ssh-rsa',
+      keyBase64: words[0]![1],
+    });
+    expect(result).toBeUndefined();
+  });
+
+  it('double-quoted continuation found', async () => {
+    expect(await lookup(3)).toMatch(/--client wrapped/);
+  });
+
+  it('invalid policy throws', async () => {
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, `version: 2\n# ${words[0]![1]}\n`);
+    await expect(
+      runLookup({
+        policyFile: broken,
+        gatePath,
+        requestUser: 'borg',
+        keyType: words[0]![0],
+        keyBase64: words[0]![1],
+      }),
+    ).rejects.toThrow(/version/);
+  });
+});
+
+describe('parseLookupArgv', () => {
+  it('full form', () => {
+    expect(
+      parseLookupArgv([
+        '--policy',
+        '/p.yaml',
+        '--gate-path',
+        '/g',
+        '--user',
+        'borg',
+        'borg',
+        'ssh-ed25519',
+        'AAAA',
+      ]),
+    ).toEqual({
+      policyFile: '/p.yaml',
+      gatePath: '/g',
+      user: 'borg',
+      requestUser: 'borg',
+      keyType: 'ssh-ed25519',
+      keyBase64: 'AAAA',
+    });
+  });
+
+  it('default policy ignores environment', () => {
+    process.env.BORG_GATE_POLICY = '/tmp/evil.yaml';
+    const parsed = parseLookupArgv(['borg', 'ssh-ed25519', 'AAAA']);
+    delete process.env.BORG_GATE_POLICY;
+    expect(parsed).toMatchObject({ policyFile: '/etc/borg-gate/policy.yaml' });
+  });
+
+  it.each([
+    ['missing key', ['borg', 'ssh-ed25519'], /usage:/],
+    ['extra word', ['borg', 'ssh-ed25519', 'AAAA', 'x'], /usage:/],
+    [
+      'unknown option',
+      ['--nope', 'borg', 'ssh-ed25519', 'AAAA'],
+      /unknown keys lookup option "--nope"/,
+    ],
+    ['option without value', ['borg', 'ssh-ed25519', 'AAAA', '--policy'], /--policy needs a value/],
+  ])('%s', (_name, args, message) => {
+    expect(parseLookupArgv(args)).toMatch(message);
+  });
+});

@@ -1,0 +1,95 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { GATE, runGate } from '../e2e/harness/keys-fixture.js';
+import { makeKeys } from '../lib/authorized-keys/fixtures.js';
+
+// Runs the built CLI (`npm test` builds it first), so option parsing and exit codes are real.
+const { dir, keys } = makeKeys(3);
+const policyFile = join(dir, 'policy.yaml');
+const source = `version: 1\n# clients\nclients:\n  - id: web1\n    keys: ["${keys[0]}"]\n`;
+
+beforeEach(() => {
+  writeFileSync(policyFile, source);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('keys CLI', () => {
+  it('render defaults gate path', async () => {
+    const result = await runGate(['keys', 'render', '--policy', policyFile]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      `command="${GATE} serve --client web1 --policy ${policyFile}",restrict `,
+    );
+  });
+
+  it('render invalid key exits 1', async () => {
+    writeFileSync(policyFile, `version: 1\nclients:\n  - id: web1\n    keys: ["ssh-dss AAAA"]\n`);
+    const result = await runGate(['keys', 'render', '--policy', policyFile]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('clients[0].keys[0] (client "web1"): DSA keys (ssh-dss)');
+  });
+
+  it('write without file explains', async () => {
+    const result = await runGate(['keys', 'write', '--policy', policyFile]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('pass --file PATH or set BORG_GATE_AUTHORIZED_KEYS');
+  });
+
+  it('list shows fingerprint', async () => {
+    const result = await runGate(['keys', 'list', '--policy', policyFile]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/fingerprint/);
+    expect(result.stdout).toMatch(
+      /web1 .* ssh-ed25519 .* SHA256:\S+ .* key0@test .* append-only .* active/,
+    );
+  });
+
+  it('add reads stdin', async () => {
+    const result = await runGate(
+      ['keys', 'add', '--policy', policyFile, '--client', 'web1', '--key', '-'],
+      `${keys[1]}\n`,
+    );
+    expect(result.code).toBe(0);
+    expect(readFileSync(policyFile, 'utf8')).toContain(`key: ${keys[1]}`);
+    expect(readFileSync(policyFile, 'utf8')).toContain('# clients\n');
+  });
+
+  it('rotate rejects bad overlap', async () => {
+    const keyFile = join(dir, 'key2.pub');
+    const result = await runGate([
+      'keys',
+      'rotate',
+      '--policy',
+      policyFile,
+      '--client',
+      'web1',
+      '--key',
+      keyFile,
+      '--overlap',
+      '7 days',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('duration "7 days" is invalid');
+    expect(readFileSync(policyFile, 'utf8')).toBe(source);
+  });
+
+  it('lookup through yargs keeps policy', async () => {
+    const [type, base64] = keys[0]!.split(' ');
+    const result = await runGate([
+      '--policy',
+      policyFile,
+      'keys',
+      'lookup',
+      'borg',
+      type!,
+      base64!,
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--client web1');
+  });
+});
