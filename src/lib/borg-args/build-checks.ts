@@ -3,12 +3,12 @@ import { LOG_LEVELS, type ServeRequest } from '../ssh-command/types.js';
 import { ServeArgvError } from './errors.js';
 import { isDebugTopic } from './values.js';
 
-/** Input checks for buildServeArgv; each throws ServeArgvError. */
+/** Input checks for buildServeArgv. Each throws ServeArgvError. */
 
 /** Absolute, no `.` or `..` segment, no empty segment, no control or non-ASCII character. */
 const CLEAN_ABSOLUTE_PATH = /^(\/[\x20-\x7e]+)+$/;
 
-export function checkAbsolutePath(path: string, what: string): void {
+export function checkAbsolutePath(path: string, label: string): void {
   const segments = path.split('/').slice(1);
   const clean =
     CLEAN_ABSOLUTE_PATH.test(path) &&
@@ -16,7 +16,7 @@ export function checkAbsolutePath(path: string, what: string): void {
   // A relative or `..` path would make borg enforce a different directory than the policy names.
   if (!clean) {
     throw new ServeArgvError(
-      `${what} "${escapeUntrusted(path)}" is not a clean absolute path; fix it in the policy`,
+      `${label} "${escapeUntrusted(path)}" is not a clean absolute path; fix it in the policy`,
     );
   }
 }
@@ -45,5 +45,15 @@ export function checkRequest(request: ServeRequest): void {
     if (!isDebugTopic(topic)) {
       throw new ServeArgvError(`invalid debug topic "${escapeUntrusted(topic)}"`);
     }
+  }
+}
+
+/** Rejects values outside the types, which a caller without type checks could pass. */
+export function checkVersionAndMode(borgMajor: number, mode: string): void {
+  if (borgMajor !== 1 && borgMajor !== 2) {
+    throw new ServeArgvError(`unsupported borg major version ${borgMajor}: use borg 1.x or 2`);
+  }
+  if (!['append-only', 'read-write', 'read-only'].includes(mode)) {
+    throw new ServeArgvError(`invalid mode "${escapeUntrusted(String(mode))}"`);
   }
 }

@@ -1,6 +1,11 @@
 import { escapeUntrusted } from '../audit-log/escape.js';
 import type { ServeRequest } from '../ssh-command/types.js';
-import { checkAbsolutePath, checkRequest, checkRestrictions } from './build-checks.js';
+import {
+  checkAbsolutePath,
+  checkRequest,
+  checkRestrictions,
+  checkVersionAndMode,
+} from './build-checks.js';
 import { ServeArgvError } from './errors.js';
 import { effectiveStorageQuota } from './quota.js';
 import { isStorageQuota } from './size.js';
@@ -34,12 +39,13 @@ const BORG2_PERMISSIONS: Record<ServeMode, string> = {
 
 /**
  * Builds the `borg serve` command line for a granted request. Only the log level and debug
- * topics come from the client; restrictions, mode and quota come from the policy, and the
- * client's umask, lock wait and log format are dropped. Every value uses the `--flag=value`
- * form so no value can be read as an option. Throws ServeArgvError for unsafe options.
+ * topics come from the client. Restrictions, mode and quota come from the policy, and the
+ * client's umask, lock wait and log format are dropped. Values use the `--flag=value` form,
+ * so none can be read as an option. Throws ServeArgvError for unsafe options.
  */
 export function buildServeArgv(options: ServeArgvOptions): ServeArgv {
   checkAbsolutePath(options.binary, 'borg binary');
+  checkVersionAndMode(options.borgMajor, options.mode);
   checkRestrictions(options.restrictToRepositories, options.restrictToPaths);
   checkRequest(options.request);
   const args = [
@@ -60,14 +66,16 @@ function loggingArgs(request: ServeRequest): string[] {
 
 function modeArgs(borgMajor: 1 | 2, mode: ServeMode): string[] {
   if (borgMajor === 2) {
-    // NOTE: borg 2 enforces --permissions only on borg 2 repositories; legacy ones get no check.
+    // NOTE: borg 2 (remote.py in the 2.0 betas) applies --permissions only to borg 2
+    // repositories, so a borg 1.x repository served by borg 2 gets no permission check.
     return [`--permissions=${BORG2_PERMISSIONS[mode]}`];
   }
   switch (mode) {
     case 'append-only':
       return ['--append-only'];
     case 'read-only':
-      // borg 1.x has no read-only serve; the RPC filter enforces it, this keeps old data if it fails.
+      // borg 1.x serve has no read-only mode, so the RPC filter enforces it.
+      // --append-only keeps existing data if the filter fails.
       return ['--append-only'];
     case 'read-write':
       return [];
@@ -80,11 +88,12 @@ function quotaArgs(options: ServeArgvOptions): string[] {
     return [];
   }
   if (options.borgMajor === 2) {
-    // A quota the client asked for itself may be dropped: it only ever limited the client.
+    // Dropping a quota the client asked for itself is safe, because it only limited the client.
     if (options.storageQuota === undefined) {
       return [];
     }
-    // TODO: borg 2 `serve` has no --storage-quota (removed in the 2.0 betas), so it cannot enforce one.
+    // TODO: borg 2 `serve` (the betas with --permissions) has no --storage-quota,
+    // so a policy quota cannot be enforced there.
     throw new ServeArgvError(
       'borg 2 serve cannot enforce storage_quota; remove it from the policy or run borg 1.x',
     );
@@ -99,7 +108,7 @@ function pickQuota(
   // borg exits with a usage error below 10M, which the client would see as a broken server.
   if (policyQuota !== undefined && !isStorageQuota(policyQuota)) {
     throw new ServeArgvError(
-      `storage_quota "${escapeUntrusted(policyQuota)}" is not a borg size of at least 10M; fix it in the policy`,
+      `storage_quota "${escapeUntrusted(policyQuota)}" is invalid: write a borg size of at least 10M`,
     );
   }
   if (clientQuota !== undefined && !isStorageQuota(clientQuota)) {

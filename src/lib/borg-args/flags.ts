@@ -5,30 +5,30 @@ import { isDebugTopic, isLockWait, isSmallInteger, isUmask } from './values.js';
 /** The fields of a ServeRequest that flags set. */
 export type ServeFlagFields = Omit<ServeRequest, 'kind' | 'program'>;
 
-/** `none` for a switch; otherwise the check a flag's value must pass. */
+/** `none` for a switch, otherwise the check a flag's value must pass. */
 export type FlagValue = 'none' | ((value: string) => boolean);
 
 interface RuleBase {
   flag: string;
   aliases: readonly string[];
   value: FlagValue;
-  /** Why the verdict is safe; one line. */
+  /** Reason for the verdict, in one line. */
   reason: string;
 }
 
-/** Copied into the ServeRequest by `apply`; `once` rejects a second occurrence. */
+/** Flag copied into the ServeRequest by `apply`. With `once`, a repeat rejects the command. */
 export interface AllowRule extends RuleBase {
   verdict: 'allow';
   once?: boolean;
   apply: (fields: ServeFlagFields, value: string) => void;
 }
 
-/** Accepted and dropped after the value check. */
+/** Flag accepted and dropped once its value passes the check. */
 export interface IgnoreRule extends RuleBase {
   verdict: 'ignore';
 }
 
-/** Rejects the whole command. */
+/** Flag that rejects the whole command. */
 export interface ForbidRule extends RuleBase {
   verdict: 'forbid';
 }
@@ -41,7 +41,7 @@ function logLevelRule(level: LogLevel, aliases: readonly string[] = []): AllowRu
     aliases,
     value: 'none',
     verdict: 'allow',
-    reason: 'log level of the server process; the last one wins, as in argparse',
+    reason: 'log level of the server process, the last one wins as in argparse',
     apply: (fields) => {
       fields.logLevel = level;
     },
@@ -64,7 +64,7 @@ export const SERVE_FLAGS: readonly FlagRule[] = [
     aliases: [],
     value: isDebugTopic,
     verdict: 'allow',
-    reason: 'extra debug logging to the client; a name of letters, digits, "_" and "."',
+    reason: 'extra debug logging to the client, for a name of letters, digits, "_" and "."',
     apply: (fields, value) => {
       fields.debugTopics.push(value);
     },
@@ -85,7 +85,7 @@ export const SERVE_FLAGS: readonly FlagRule[] = [
     value: isLockWait,
     verdict: 'allow',
     once: true,
-    reason: 'borg copies it from a forced command too; bounded to one day',
+    reason: 'borg copies it from a forced command too, bounded to one day',
     apply: (fields, value) => {
       fields.lockWait = Number(value);
     },
@@ -96,7 +96,7 @@ export const SERVE_FLAGS: readonly FlagRule[] = [
     value: isUmask,
     verdict: 'allow',
     once: true,
-    reason: 'borg 1.0/1.1 clients always send it; recorded but never passed on',
+    reason: 'borg 1.0 and 1.1 clients always send it, recorded but never passed on',
     apply: (fields, value) => {
       fields.umask = value;
     },
@@ -107,7 +107,7 @@ export const SERVE_FLAGS: readonly FlagRule[] = [
     value: isStorageQuota,
     verdict: 'allow',
     once: true,
-    reason: 'sent by `borg init --storage-quota`; the policy quota caps it',
+    reason: 'sent by `borg init --storage-quota` and capped by the policy quota',
     apply: (fields, value) => {
       fields.storageQuota = value;
     },
@@ -147,22 +147,37 @@ function forbiddenFlags(): ForbidRule[] {
   return [
     rule('--restrict-to-path', [], anyValue, 'access limits come from the policy only'),
     rule('--restrict-to-repository', [], anyValue, 'access limits come from the policy only'),
-    rule('--append-only', [], 'none', 'the policy mode decides; a client must not pick it'),
-    rule('--permissions', [], anyValue, 'borg 2 mode; the policy mode decides'),
+    rule('--append-only', [], 'none', 'the policy mode decides, never the client'),
+    rule('--permissions', [], anyValue, 'borg 2 mode, which the policy mode decides'),
     rule('--debug-profile', [], anyValue, 'writes a profile to a file the client names'),
-    rule('--bypass-lock', [], 'none', 'skips repository locking; borg itself rejects it for serve'),
-    rule('--rsh', [], anyValue, 'client-side option; on the server it only hides a command'),
-    rule('--remote-path', [], anyValue, 'client-side option; on the server it only hides a path'),
+    rule(
+      '--bypass-lock',
+      [],
+      'none',
+      'skips repository locking, and borg itself rejects it for serve',
+    ),
+    rule('--rsh', [], anyValue, 'client-side option naming a command, no client sends it to serve'),
+    rule(
+      '--remote-path',
+      [],
+      anyValue,
+      'client-side option naming a program, no client sends it to serve',
+    ),
     rule('--socket', [], anyValue, 'borg 2 socket server mode, never started over ssh'),
-    rule('--help', ['-h'], 'none', 'prints usage to the protocol channel instead of serving'),
+    rule(
+      '--help',
+      ['-h'],
+      'none',
+      'no client sends it, and borg would print usage instead of serving',
+    ),
   ];
-}
-
-/** Finds the rule for an exact flag name or alias. */
-export function findFlagRule(name: string): FlagRule | undefined {
-  return FLAG_INDEX.get(name);
 }
 
 const FLAG_INDEX = new Map<string, FlagRule>(
   SERVE_FLAGS.flatMap((rule) => [rule.flag, ...rule.aliases].map((name) => [name, rule] as const)),
 );
+
+/** Finds the rule for an exact flag name or alias. */
+export function findFlagRule(name: string): FlagRule | undefined {
+  return FLAG_INDEX.get(name);
+}

@@ -27,7 +27,7 @@ export const MIN_STORAGE_QUOTA_BYTES = 10e6;
 export function parseBorgSize(text: string): number {
   if (!BORG_SIZE_PATTERN.test(text)) {
     throw new InvalidBorgSizeError(
-      `invalid size "${escapeUntrusted(text)}": write digits with an optional K, M, G, T or P suffix, like 500M or 1.5T`,
+      `invalid size "${escapeUntrusted(text)}": write digits and an optional K, M, G, T or P, like 1.5T`,
     );
   }
   const suffix = text.at(-1) ?? '';

@@ -10,12 +10,12 @@ export function isDebugTopic(value: string): boolean {
   return DEBUG_TOPIC_PATTERN.test(value);
 }
 
-/** Returns true for 0..86400 written as plain digits; argparse's int() also takes `+5` and `1_0`. */
+/** Returns true for 0..86400 in plain digits, though argparse's int() also takes `+5` and `1_0`. */
 export function isLockWait(value: string): boolean {
   return /^[0-9]{1,5}$/.test(value) && Number(value) <= MAX_LOCK_WAIT_SECONDS;
 }
 
-/** Returns true for 1 to 4 octal digits; borg 1.0 and 1.1 clients send three (`077`). */
+/** Returns true for 1 to 4 octal digits. borg 1.0 and 1.1 clients send three (`077`). */
 export function isUmask(value: string): boolean {
   return /^[0-7]{1,4}$/.test(value);
 }

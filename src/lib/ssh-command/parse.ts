@@ -6,7 +6,8 @@ import { isProgramWord, skipEnvAssignments } from './words.js';
 
 /**
  * Parses SSH_ORIGINAL_COMMAND into a `borg serve` request or a rejection. Default deny:
- * only the forms borg 1.0 to 1.4 and borg 2 clients send are accepted. Never throws.
+ * a command passes only if every word passes its check, which admits the forms borg 1.0
+ * to 1.4 and borg 2 clients send and a few harmless borg options. Never throws.
  */
 export function parseSshCommand(raw: string | undefined): ParsedCommand {
   try {

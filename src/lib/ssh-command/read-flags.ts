@@ -9,8 +9,8 @@ interface FlagWord {
 }
 
 /**
- * Reads the words after `serve` with the flag table: default deny, so any word that is
- * not a listed flag with a valid value rejects the command.
+ * Reads the words after `serve` with the flag table. Any word that is not a listed flag
+ * with a valid value rejects the command.
  */
 export function readServeFlags(words: readonly string[]): ServeFlagFields | RejectedCommand {
   const fields: ServeFlagFields = { debugTopics: [], logJson: false };
@@ -26,7 +26,7 @@ export function readServeFlags(words: readonly string[]): ServeFlagFields | Reje
   return fields;
 }
 
-/** Applies one flag to `fields`; returns how many words it used, or the rejection. */
+/** Applies one flag to `fields` and returns how many words it used, or the rejection. */
 function readOneFlag(
   word: string,
   next: string | undefined,
@@ -43,7 +43,7 @@ function readOneFlag(
     return value;
   }
   if (rule.verdict === 'allow') {
-    // A second --umask or --storage-quota could hide the first from a reader of the log.
+    // borg 2 rejects a repeated --storage-quota, and no client repeats these flags.
     if (rule.once === true && seen.has(rule)) {
       return reject('bad-flag-value', `flag ${quote(name)} given more than once`);
     }
@@ -72,7 +72,7 @@ function lookUpFlag(word: string, name: string): FlagRule | RejectedCommand {
   return rule;
 }
 
-/** Splits `--name=value`; short flags and bare words have no inline value. */
+/** Splits `--name=value`. Short flags and bare words have no inline value. */
 function splitFlagWord(word: string): FlagWord {
   const equals = word.indexOf('=');
   if (!word.startsWith('--') || equals < 0) {

@@ -1,7 +1,7 @@
 import { escapeUntrusted } from '../audit-log/escape.js';
 import { type RejectedCommand, reject } from './types.js';
 
-/** Maximum SSH_ORIGINAL_COMMAND in bytes; real borg commands are under 300. */
+/** Maximum SSH_ORIGINAL_COMMAND in bytes. Estimate: borg clients send a few hundred at most. */
 export const MAX_COMMAND_BYTES = 4096;
 
 /** Characters shown of client text in a rejection detail. */
@@ -46,7 +46,7 @@ function findUnprintable(text: string): number {
 
 /** Expansion and quoting characters, rejected before shell-quote could interpret them. */
 function screenShellQuoting(raw: string): RejectedCommand | undefined {
-  // `$`, backticks, quotes and backslashes expand or re-quote words; borg clients never send them.
+  // `$`, backticks, quotes and backslashes expand or re-quote words. borg's own words need none.
   const quoting = /[$`'"\\]/.exec(raw);
   if (quoting) {
     return reject('shell-syntax', `"${quoting[0]}" at ${quoting.index}: ${quote(raw)}`);

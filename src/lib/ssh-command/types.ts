@@ -6,18 +6,21 @@ export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'err
 /** A `borg serve` request as the client sent it, after every word passed its check. */
 export interface ServeRequest {
   kind: 'borg-serve';
-  /** Word 0 (the client's `--remote-path`); only a hint, the gate runs its own binary. */
+  /** Word 0, the client's `--remote-path`. Only a hint, because the gate runs its own binary. */
   program: string;
   /** Last log-level flag, because borg's argparse keeps the last one too. */
   logLevel?: LogLevel;
   /** Each matches `DEBUG_TOPIC_PATTERN`. */
   debugTopics: string[];
   logJson: boolean;
-  /** Seconds, 0..86400. NOTE: borg 1.2 and 1.4 clients send the lock wait in the `open` RPC. */
+  /**
+   * Seconds, 0..86400. NOTE: borg 1.2 and 1.4 clients never send it, because they pass
+   * the lock wait in the `open` RPC.
+   */
   lockWait?: number;
-  /** Octal digits sent by borg 1.0 and 1.1 clients; the policy umask applies instead. */
+  /** Octal digits that borg 1.0 and 1.1 clients send. The policy umask applies instead. */
   umask?: string;
-  /** borg size syntax; the argv builder caps it by the policy quota. */
+  /** Size in borg syntax, capped by the policy quota when the argv is built. */
   storageQuota?: string;
 }
 
@@ -36,7 +39,7 @@ export type RejectReason =
 export interface RejectedCommand {
   kind: 'rejected';
   reason: RejectReason;
-  /** Admin-facing explanation; client text in it is escaped. Never show it to the client. */
+  /** Explanation for the admin log, with client text escaped. It must not reach the client. */
   detail: string;
 }
 

@@ -2,7 +2,8 @@
 
 /**
  * A leading `NAME=value` word. borg 1.1 clients prepend `BORG_HOSTNAME_IS_UNIQUE=no`
- * when the client host name is not unique, and borg drops such words unread.
+ * when the client host name is not unique, and borg drops such words unread. The parser
+ * drops them too, so they never reach borg's environment.
  */
 const ENV_ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9._,:/+-]*$/;
 

@@ -126,6 +126,8 @@ describe('buildServeArgv input checks', () => {
     ['client quota invalid', { request: { ...REQUEST, storageQuota: '1e12' } }],
     ['bad log level', { request: { ...REQUEST, logLevel: 'trace' as never } }],
     ['bad debug topic', { request: { ...REQUEST, debugTopics: ['--append-only'] } }],
+    ['borg 3', { borgMajor: 3 as never }],
+    ['unknown mode', { mode: 'delete-only' as never }],
   ])('rejects %s', (_name, overrides: Partial<ServeArgvOptions>) => {
     expect(() => buildServeArgv(options(overrides))).toThrow(ServeArgvError);
   });
