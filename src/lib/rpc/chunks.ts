@@ -23,3 +23,38 @@ export class ChunkReader {
     await this.chunks.return?.();
   }
 }
+
+/** Raised by readChunks when the input exceeds its byte limit. */
+export class InputLimitExceeded extends Error {
+  override readonly name = 'InputLimitExceeded';
+}
+
+/**
+ * Yields chunks of `input` until end of stream or until `signal` aborts, even while a read is
+ * pending. Throws InputLimitExceeded once more than `maxBytes` arrived. Never destroys `input`.
+ */
+export async function* readChunks(
+  input: Readable,
+  signal: AbortSignal,
+  maxBytes = Number.POSITIVE_INFINITY,
+): AsyncGenerator<Buffer> {
+  const chunks = input.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+  const aborted = new Promise<IteratorResult<Buffer>>((resolve) => {
+    const stop = () => resolve({ done: true, value: undefined });
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  let total = 0;
+  try {
+    while (!signal.aborted) {
+      const next = await Promise.race([chunks.next(), aborted]);
+      if (next.done === true) return;
+      total += next.value.length;
+      if (total > maxBytes) throw new InputLimitExceeded(`input exceeded ${maxBytes} bytes`);
+      yield next.value;
+    }
+  } finally {
+    // A read may still be pending after an abort; detaching then happens once it settles.
+    void chunks.return?.();
+  }
+}

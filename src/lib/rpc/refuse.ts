@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { type DecoderOptions, decodeMultiStream } from '@msgpack/msgpack';
+import { InputLimitExceeded, readChunks } from './chunks.js';
 import { encodeErrorReply, encodeNegotiateReply, encodeNilResultReply } from './replies.js';
 
 export interface Refusal {
@@ -28,8 +29,6 @@ const DECODE_LIMITS: DecoderOptions = {
   maxMapLength: 100,
 };
 
-class InputLimitExceeded extends Error {}
-
 /**
  * Acts as a minimal borg server that refuses the session in-protocol: it answers the client's
  * tuple-format `negotiate` like `borg serve` 1.2 and every later dict-format request with an error
@@ -50,7 +49,10 @@ export async function refuseInProtocol(
   const timer = setTimeout(() => deadline.abort(), options.timeoutMs ?? 10_000);
   try {
     let count = 0;
-    const requests = decodeMultiStream(boundedChunks(input, deadline.signal), DECODE_LIMITS);
+    const requests = decodeMultiStream(
+      readChunks(input, deadline.signal, MAX_INPUT_BYTES),
+      DECODE_LIMITS,
+    );
     for await (const request of requests) {
       const reply = replyTo(request, count === 0, refusal);
       if (reply === undefined) return 'malformed';
@@ -92,27 +94,4 @@ function isMsgid(value: unknown): value is number {
 
 function text(value: unknown): string | undefined {
   return value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : undefined;
-}
-
-/** Yields `input` chunks until EOF, the abort signal, or more than MAX_INPUT_BYTES in total. */
-async function* boundedChunks(input: Readable, signal: AbortSignal): AsyncGenerator<Buffer> {
-  // destroyOnReturn false: the caller owns `input` and may still need it after the refusal.
-  const chunks = input.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
-  const aborted = new Promise<IteratorResult<Buffer>>((resolve) => {
-    signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), {
-      once: true,
-    });
-  });
-  let total = 0;
-  try {
-    while (!signal.aborted) {
-      const next = await Promise.race([chunks.next(), aborted]);
-      if (next.done === true) return;
-      total += next.value.length;
-      if (total > MAX_INPUT_BYTES) throw new InputLimitExceeded();
-      yield next.value;
-    }
-  } finally {
-    void chunks.return?.();
-  }
 }
