@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 
 /** Signals that sshd or an admin may send the gate; each is passed on to borg. */
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -31,34 +33,112 @@ export interface BorgChild {
   exited: Promise<{ code: number; signal?: NodeJS.Signals }>;
 }
 
+/** The streams of one SSH session: this process's own under sshd, a channel's in `listen`. */
+export interface SessionStreams {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+export interface SpawnBorgOptions {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** 'pipe': the caller relays stdin and stdout itself. 'inherit': borg uses the session's. */
+  stdio: 'pipe' | 'inherit';
+  /** The session's streams; any that is not this process's own is connected through a pipe. */
+  streams: SessionStreams;
+  /** File mode creation mask for borg, given as a number (0o077). */
+  umask: number;
+}
+
+/** borg children that have not exited yet, for a server that ends them on shutdown. */
+const runningChildren = new Set<ChildProcess>();
+let forwardSignals = true;
+
+/**
+ * Stops spawnBorg from forwarding this process's signals. A server that runs many sessions in
+ * one process handles its signals itself and ends the children with signalBorgChildren.
+ */
+export function disableSignalForwarding(): void {
+  forwardSignals = false;
+}
+
+/** Sends `signal` to every running borg child and returns how many there were. */
+export function signalBorgChildren(signal: NodeJS.Signals): number {
+  for (const child of runningChildren) {
+    child.kill(signal);
+  }
+  return runningChildren.size;
+}
+
 /** Starts borg with an argv array (no shell), forwarding the gate's signals to it. */
-export function spawnBorg(
-  file: string,
-  args: string[],
-  options: { env: NodeJS.ProcessEnv; cwd: string; stdio: 'pipe' | 'inherit' },
-): BorgChild {
-  const child = spawn(file, args, {
-    env: options.env,
-    cwd: options.cwd,
-    stdio: options.stdio === 'pipe' ? ['pipe', 'pipe', 'inherit'] : 'inherit',
-  });
+export function spawnBorg(file: string, args: string[], options: SpawnBorgOptions): BorgChild {
+  const { streams } = options;
+  const session = [streams.stdin, streams.stdout, streams.stderr];
+  // A stream on this process's own descriptor 0, 1 or 2 is inherited; a channel stream is piped.
+  const stdio = session.map((stream, fd) =>
+    options.stdio === 'pipe' && fd < 2 ? 'pipe' : isOwnDescriptor(stream, fd) ? 'inherit' : 'pipe',
+  );
+  // NOTE: the umask is process-wide, so it is set and restored around the synchronous fork;
+  // no other session can run in between, and the gate's own files keep the process umask.
+  const previousUmask = process.umask(options.umask);
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio });
+  } finally {
+    process.umask(previousUmask);
+  }
+  const pipedOutputs = connectSessionStreams(child, options);
+  runningChildren.add(child);
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  for (const signal of FORWARDED_SIGNALS) {
+  const forwarded = forwardSignals ? FORWARDED_SIGNALS : [];
+  for (const signal of forwarded) {
     process.on(signal, forward);
   }
   const exited = new Promise<{ code: number; signal?: NodeJS.Signals }>((resolve) => {
     const finish = (code: number, signal?: NodeJS.Signals) => {
-      for (const name of FORWARDED_SIGNALS) {
+      runningChildren.delete(child);
+      for (const name of forwarded) {
         process.off(name, forward);
       }
       resolve(signal === undefined ? { code } : { code, signal });
     };
     child.once('error', () => finish(127));
     child.once('exit', (code, signal) => {
-      finish(code ?? 128 + signalNumber(signal), signal ?? undefined);
+      // Output still in a pipe after exit belongs to the session, so it is delivered first.
+      void Promise.all(pipedOutputs.map((stream) => finished(stream).catch(() => undefined))).then(
+        () => finish(code ?? 128 + signalNumber(signal), signal ?? undefined),
+      );
     });
   });
   return { process: child, exited };
+}
+
+/** Pipes the session streams that borg does not inherit; stdin and stdout only in 'inherit' mode. */
+function connectSessionStreams(child: ChildProcess, options: SpawnBorgOptions): Readable[] {
+  const { streams } = options;
+  const outputs: Readable[] = [];
+  if (options.stdio === 'inherit') {
+    if (child.stdin !== null) {
+      child.stdin.on('error', () => {
+        // borg exited while the client was still sending; its exit code tells the story.
+      });
+      streams.stdin.pipe(child.stdin);
+    }
+    if (child.stdout !== null) {
+      child.stdout.pipe(streams.stdout, { end: false });
+      outputs.push(child.stdout);
+    }
+  }
+  if (child.stderr !== null) {
+    child.stderr.pipe(streams.stderr, { end: false });
+    outputs.push(child.stderr);
+  }
+  return outputs;
+}
+
+function isOwnDescriptor(stream: Readable | Writable, fd: number): boolean {
+  return (stream as { fd?: unknown }).fd === fd;
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

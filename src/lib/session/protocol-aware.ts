@@ -114,8 +114,13 @@ async function runBorgForGrant(
     restrictions: [`${grant.kind === 'path' ? '--restrict-to-path' : '--restrict-to-repository'} ${grant.path}`],
     mode: grant.mode,
   });
-  process.umask(Number.parseInt(granted.policy.borg.umask, 8));
-  const child = spawnBorg(argv.file, argv.args, { env: childEnvironment(session.io.env), cwd: home, stdio: 'pipe' });
+  const child = spawnBorg(argv.file, argv.args, {
+    env: childEnvironment(session.io.env),
+    cwd: home,
+    stdio: 'pipe',
+    streams: session.io,
+    umask: Number.parseInt(granted.policy.borg.umask, 8),
+  });
   const stats = await relayToBorg({ granted, handshake, grant, child });
   const result = await child.exited;
   await granted.audit.append({

@@ -52,12 +52,13 @@ async function runPassThrough(granted: GrantedSession, grants: Grant[]): Promise
     restrictions: grants.map((grant) => grant.path),
     mode,
   });
-  process.umask(Number.parseInt(granted.policy.borg.umask, 8));
   const home = session.io.env.HOME ?? '/';
   const child = spawnBorg(argv.file, argv.args, {
     env: childEnvironment(session.io.env),
     cwd: home,
     stdio: 'inherit',
+    streams: session.io,
+    umask: Number.parseInt(granted.policy.borg.umask, 8),
   });
   const result = await child.exited;
   await granted.audit.append({

@@ -22,30 +22,34 @@ describe('childEnvironment', () => {
   });
 });
 
+/** Options of a borg child whose stdin and stdout the test leaves unread. */
+const PIPED = {
+  cwd: '/',
+  stdio: 'pipe' as const,
+  streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+  umask: 0o077,
+};
+
 describe('spawnBorg', () => {
   it('returns the exit code', async () => {
-    const child = spawnBorg('/bin/sh', ['-c', 'exit 7'], { env: {}, cwd: '/', stdio: 'pipe' });
+    const child = spawnBorg('/bin/sh', ['-c', 'exit 7'], { ...PIPED, env: {} });
     expect((await child.exited).code).toBe(7);
   });
 
   it('reports a signal as 128 plus its number', async () => {
-    const child = spawnBorg('/bin/sh', ['-c', 'kill -TERM $$'], {
-      env: {},
-      cwd: '/',
-      stdio: 'pipe',
-    });
+    const child = spawnBorg('/bin/sh', ['-c', 'kill -TERM $$'], { ...PIPED, env: {} });
     expect(await child.exited).toEqual({ code: 143, signal: 'SIGTERM' });
   });
 
   it('forwards SIGTERM to borg', async () => {
-    const child = spawnBorg('/bin/sleep', ['30'], { env: {}, cwd: '/', stdio: 'pipe' });
+    const child = spawnBorg('/bin/sleep', ['30'], { ...PIPED, env: {} });
     await new Promise((resolve) => setTimeout(resolve, 100));
     process.emit('SIGTERM', 'SIGTERM');
     expect((await child.exited).signal).toBe('SIGTERM');
   });
 
   it('reports a missing binary', async () => {
-    const child = spawnBorg('/nonexistent/borg', [], { env: {}, cwd: '/', stdio: 'pipe' });
+    const child = spawnBorg('/nonexistent/borg', [], { ...PIPED, env: {} });
     expect((await child.exited).code).toBe(127);
   });
 });
