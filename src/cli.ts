@@ -1,7 +1,9 @@
 import type { CommandModule } from 'yargs';
 import yargs from 'yargs';
 import { auditCommand } from './commands/audit.js';
+import { doctorCommand } from './commands/doctor.js';
 import { keysCommand } from './commands/keys.js';
+import { listenCommand } from './commands/listen.js';
 import { policyCommand } from './commands/policy.js';
 import { serveCommand } from './commands/serve-help.js';
 
@@ -11,6 +13,8 @@ const COMMANDS: CommandModule<object, any>[] = [
   policyCommand,
   keysCommand,
   auditCommand,
+  doctorCommand,
+  listenCommand,
 ];
 
 /** Parses the command line and runs one verb. `serve` normally bypasses this (see main.ts). */

@@ -1,4 +1,4 @@
-import { DEFAULT_POLICY_FILE } from '../lib/policy/load.js';
+import { DEFAULT_POLICY_FILE } from '../lib/policy/source.js';
 import { CLIENT_ID_PATTERN } from '../lib/policy/schema.js';
 import type { ServeOptions } from './serve.js';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { escapeUntrusted } from '../lib/audit-log/escape.js';
+import { escapeUntrusted, isEscaped } from '../lib/audit-log/escape.js';
 import { type AuditLog, openAuditLog } from '../lib/audit-log/writer.js';
 import { authorizeClient } from '../lib/policy/authorize.js';
-import { loadPolicy } from '../lib/policy/load.js';
+import { loadPolicyForClient } from '../lib/policy/load-client.js';
 import type { Policy } from '../lib/policy/schema.js';
 import { refuseInProtocol } from '../lib/rpc/refuse.js';
 import { chooseBinary } from '../lib/session/binary.js';
@@ -14,6 +14,7 @@ import {
   fingerprintOf,
 } from '../lib/session/facts.js';
 import {
+  EXIT_REFUSED,
   REFUSAL_EXCEPTION_CLASS,
   type RefusalReason,
   refusalMessage,
@@ -69,7 +70,7 @@ export async function runServe(
   };
   let policy: Policy;
   try {
-    policy = (await loadPolicy(options.policyFile)).policy;
+    policy = (await loadPolicyForClient(options.policyFile, options.clientId)).policy;
   } catch (error) {
     await recordWithoutPolicy(options.fallbackAuditLog, session, error);
     return refuse(session, 'policy-unavailable', error);
@@ -143,9 +144,17 @@ export async function recordRefusal(
     client_port: session.facts.clientPort,
     command: escapeUntrusted(session.facts.command ?? ''),
     decision: 'refuse',
-    reason: `${refusal.reason}: ${escapeUntrusted(refusal.detail)}`,
+    reason: `${refusal.reason}: ${escapeDetail(refusal.detail)}`,
     duration_ms: Math.round(performance.now() - session.startedAt),
   });
+}
+
+/**
+ * Escapes a refusal detail unless it is already free of control characters. Producers escape
+ * the client's text when they build the detail, so this only catches a missed case.
+ */
+export function escapeDetail(detail: string): string {
+  return isEscaped(detail) ? detail : escapeUntrusted(detail);
 }
 
 /**
@@ -168,7 +177,7 @@ export async function refuse(
   } else {
     session.io.stderr.write(`${message}\n`);
   }
-  return 1;
+  return EXIT_REFUSED;
 }
 
 function looksLikeBorgClient(request: ParsedCommand): boolean {

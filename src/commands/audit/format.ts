@@ -1,4 +1,4 @@
-import { escapeUntrusted, isEscaped } from '../../lib/audit-log/escape.js';
+import { escapeUntrusted, INVISIBLE_GLOBAL, isEscaped } from '../../lib/audit-log/escape.js';
 
 /** Shows a string from the log as it is, unless a hand-edited line left raw control text in it. */
 export function safeText(value: unknown): string {
@@ -17,7 +17,7 @@ export function safeJsonLine(text: string, record: Record<string, unknown>): str
   if (isEscaped(text)) {
     return text;
   }
-  return JSON.stringify(record).replace(/[\p{C}\p{Zl}\p{Zp}]|(?! )\p{Zs}/gu, (char) =>
+  return JSON.stringify(record).replace(INVISIBLE_GLOBAL, (char) =>
     Array.from(
       { length: char.length },
       (_, index) => `\\u${char.charCodeAt(index).toString(16).padStart(4, '0')}`,

@@ -1,4 +1,4 @@
-import { parseLine, readAllLogLines } from '../../lib/audit-log/reader.js';
+import { parseLine, readAllLogLineBatches } from '../../lib/audit-log/reader.js';
 import { linePrefilter, matchesFilter, type RecordFilter } from './filter.js';
 import { safeJsonLine, tableHeader, tableRow } from './format.js';
 import type { LineOutput } from './output.js';
@@ -30,26 +30,28 @@ export async function runQuery(
   if (!json) {
     await output.write(tableHeader());
   }
-  for await (const line of readAllLogLines(logPath)) {
-    stats.lines++;
-    if (!prefilter(line.text)) {
-      continue;
-    }
-    const record = parseLine(line.text);
-    if (record === undefined) {
-      stats.corrupt++;
-      if (stats.corrupt <= MAX_CORRUPT_REPORTS) {
-        warn(`${line.file}:${line.line}: skipped a line that is not a JSON record`);
+  reading: for await (const batch of readAllLogLineBatches(logPath)) {
+    stats.lines += batch.length;
+    for (const line of batch) {
+      if (!prefilter(line.text)) {
+        continue;
       }
-      continue;
-    }
-    if (!matchesFilter(record, filter)) {
-      continue;
-    }
-    stats.matched++;
-    const text = json ? safeJsonLine(line.text, record) : tableRow(record);
-    if (!(await output.write(text))) {
-      break;
+      const record = parseLine(line.text);
+      if (record === undefined) {
+        stats.corrupt++;
+        if (stats.corrupt <= MAX_CORRUPT_REPORTS) {
+          warn(`${line.file}:${line.line}: skipped a line that is not a JSON record`);
+        }
+        continue;
+      }
+      if (!matchesFilter(record, filter)) {
+        continue;
+      }
+      stats.matched++;
+      const text = json ? safeJsonLine(line.text, record) : tableRow(record);
+      if (!(await output.write(text))) {
+        break reading;
+      }
     }
   }
   await output.flush();

@@ -1,4 +1,4 @@
-import { parseLine, readAllLogLines } from '../../lib/audit-log/reader.js';
+import { parseLine, readAllLogLineBatches } from '../../lib/audit-log/reader.js';
 import { linePrefilter, matchesFilter, type RecordFilter } from './filter.js';
 import { safeText } from './format.js';
 
@@ -28,17 +28,19 @@ export async function summarizeClients(
   const clients = new Map<string, ClientSummary>();
   const prefilter = linePrefilter(filter);
   let corrupt = 0;
-  for await (const line of readAllLogLines(logPath)) {
-    if (!prefilter(line.text)) {
-      continue;
-    }
-    const record = parseLine(line.text);
-    if (record === undefined) {
-      corrupt++;
-      continue;
-    }
-    if (matchesFilter(record, filter)) {
-      addRecord(clients, record);
+  for await (const batch of readAllLogLineBatches(logPath)) {
+    for (const line of batch) {
+      if (!prefilter(line.text)) {
+        continue;
+      }
+      const record = parseLine(line.text);
+      if (record === undefined) {
+        corrupt++;
+        continue;
+      }
+      if (matchesFilter(record, filter)) {
+        addRecord(clients, record);
+      }
     }
   }
   if (corrupt > 0) {

@@ -1,9 +1,17 @@
 /**
- * Characters that are escaped: all of Unicode category C (control, format such as the
+ * Code points that are escaped: all of Unicode category C (control, format such as the
  * bidi overrides and zero-width marks, surrogates, private use, unassigned), line and
- * paragraph separators, and space separators other than the ASCII space.
+ * paragraph separators, and the space separators (Zs) other than the ASCII space.
  */
-const INVISIBLE = /[\p{C}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u;
+const INVISIBLE_CLASS = '\\p{C}\\p{Zl}\\p{Zp}\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000';
+
+const INVISIBLE = new RegExp(`[${INVISIBLE_CLASS}]`, 'u');
+
+/** Finds every invisible code point, for replacing them all. */
+export const INVISIBLE_GLOBAL = new RegExp(`[${INVISIBLE_CLASS}]`, 'gu');
+
+/** Matches a whole string without invisible code points; also used in the JSON Schema. */
+export const PRINTABLE_PATTERN = new RegExp(`^[^${INVISIBLE_CLASS}]*$`, 'u');
 
 const SHORT_ESCAPES: Record<string, string> = {
   '\\': '\\\\',
@@ -55,5 +63,5 @@ function escapeCodePoint(char: string): string {
 
 /** Matches text that `escapeUntrusted` could have produced: no invisible code point left. */
 export function isEscaped(text: string): boolean {
-  return !INVISIBLE.test(text);
+  return PRINTABLE_PATTERN.test(text);
 }

@@ -56,33 +56,36 @@ function rotatedIndex(base: string, name: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
-/** Streams the lines of one file, decompressing `.gz` files, with flat memory use. */
-export async function* readLogLines(file: string): AsyncGenerator<LogLine> {
+/**
+ * Streams the lines of one file in batches (one batch per read chunk), decompressing
+ * `.gz` files, with flat memory use. Batches keep the per-line cost of async iteration low.
+ */
+export async function* readLogLineBatches(file: string): AsyncGenerator<LogLine[]> {
   const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip({ chunkSize: 256 * 1024 })) : raw;
   raw.on('error', (error) => stream.destroy(error));
   let pending: Buffer | undefined;
   let line = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let start = 0;
-      let newline = chunk.indexOf(10);
-      if (pending !== undefined && newline !== -1) {
-        const joined = Buffer.concat([pending, chunk.subarray(0, newline)]);
-        pending = undefined;
-        yield { file, line: ++line, text: joined.toString('utf8'), complete: true };
-        start = newline + 1;
-        newline = chunk.indexOf(10, start);
+      const lastNewline = chunk.lastIndexOf(10);
+      if (lastNewline === -1) {
+        pending = pending === undefined ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+        continue;
       }
-      while (newline !== -1) {
-        yield { file, line: ++line, text: chunk.toString('utf8', start, newline), complete: true };
-        start = newline + 1;
-        newline = chunk.indexOf(10, start);
+      // One decode per chunk: cutting after a newline byte never splits a UTF-8 character.
+      const head = chunk.subarray(0, lastNewline);
+      const text =
+        pending === undefined
+          ? head.toString('utf8')
+          : Buffer.concat([pending, head]).toString('utf8');
+      pending =
+        lastNewline + 1 < chunk.length ? Buffer.from(chunk.subarray(lastNewline + 1)) : undefined;
+      const batch: LogLine[] = [];
+      for (const piece of text.split('\n')) {
+        batch.push({ file, line: ++line, text: piece, complete: true });
       }
-      if (start < chunk.length) {
-        const rest = chunk.subarray(start);
-        pending = pending === undefined ? Buffer.from(rest) : Buffer.concat([pending, rest]);
-      }
+      yield batch;
     }
   } catch (error) {
     throw new AuditLogError(
@@ -96,14 +99,21 @@ export async function* readLogLines(file: string): AsyncGenerator<LogLine> {
     raw.destroy();
   }
   if (pending !== undefined) {
-    yield { file, line: ++line, text: pending.toString('utf8'), complete: false };
+    yield [{ file, line: ++line, text: pending.toString('utf8'), complete: false }];
   }
 }
 
-/** Streams the lines of the current log and its rotated copies, oldest first. */
-export async function* readAllLogLines(logPath: string): AsyncGenerator<LogLine> {
+/** Streams the lines of one file; see `readLogLineBatches`. */
+export async function* readLogLines(file: string): AsyncGenerator<LogLine> {
+  for await (const batch of readLogLineBatches(file)) {
+    yield* batch;
+  }
+}
+
+/** Streams line batches of the current log and its rotated copies, oldest first. */
+export async function* readAllLogLineBatches(logPath: string): AsyncGenerator<LogLine[]> {
   for (const file of listLogFiles(logPath)) {
-    yield* readLogLines(file);
+    yield* readLogLineBatches(file);
   }
 }
 
@@ -118,4 +128,11 @@ export function parseLine(text: string): Record<string, unknown> | undefined {
     // Not JSON: the caller reports or skips it by line number.
   }
   return undefined;
+}
+
+/** Streams the lines of the current log and its rotated copies, oldest first. */
+export async function* readAllLogLines(logPath: string): AsyncGenerator<LogLine> {
+  for await (const batch of readAllLogLineBatches(logPath)) {
+    yield* batch;
+  }
 }

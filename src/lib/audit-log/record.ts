@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isEscaped } from './escape.js';
+import { PRINTABLE_PATTERN } from './escape.js';
 
 export { DEFAULT_MAX_LENGTH, escapeUntrusted } from './escape.js';
 
@@ -23,7 +23,7 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex 
 // A hand-written record with a raw ESC or bidi override would reach an auditor's terminal.
 const printable = z
   .string()
-  .refine(isEscaped, 'contains unescaped control or invisible characters');
+  .regex(PRINTABLE_PATTERN, 'contains unescaped control or invisible characters');
 
 const count = z.int().nonnegative();
 

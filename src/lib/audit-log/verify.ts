@@ -1,5 +1,5 @@
 import { computeRecordHash } from './chain.js';
-import { listLogFiles, parseLine, readLogLines } from './reader.js';
+import { listLogFiles, parseLine, readLogLineBatches } from './reader.js';
 import { auditRecordSchema, GENESIS_HASH } from './record.js';
 import { headPath, readHead } from './tail.js';
 
@@ -54,8 +54,10 @@ export async function verifyAuditLog(logPath: string): Promise<VerifyResult> {
   const head = readHead(logPath);
   const state = new ChainState(head);
   for (const file of files) {
-    for await (const line of readLogLines(file)) {
-      state.check(line.file, line.line, line.text, line.complete);
+    for await (const batch of readLogLineBatches(file)) {
+      for (const line of batch) {
+        state.check(line.file, line.line, line.text, line.complete);
+      }
     }
   }
   state.checkHead(logPath);

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { encodeErrorReply } from '../rpc/replies.js';
 import { REFUSAL_EXCEPTION_CLASS } from './refusals.js';
@@ -21,17 +20,33 @@ export async function refuseOpen(
   message: string,
 ): Promise<void> {
   output.write(encodeErrorReply(openMsgid, REFUSAL_EXCEPTION_CLASS, message));
-  let received = 0;
-  const signal = AbortSignal.timeout(HANG_UP_TIMEOUT_MS);
-  try {
-    input.on('data', (chunk: Buffer) => {
+  await waitForHangUp(input);
+}
+
+/** Resolves when the input ends, fails or passes the drain limit, or after the timeout. */
+function waitForHangUp(input: Readable): Promise<void> {
+  if (input.readableEnded || input.destroyed) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    let received = 0;
+    // A referenced timer keeps the process alive until the client hangs up or time runs out.
+    const timer = setTimeout(finish, HANG_UP_TIMEOUT_MS);
+    function finish() {
+      clearTimeout(timer);
+      input.off('data', onData);
+      resolve();
+    }
+    function onData(chunk: Buffer) {
       received += chunk.length;
       if (received > MAX_DRAIN_BYTES) {
-        input.destroy();
+        finish();
       }
-    });
-    await Promise.race([once(input, 'end', { signal }), once(input, 'close', { signal })]);
-  } catch {
-    // Timed out or the input failed: either way the session is over.
-  }
+    }
+    input.on('data', onData);
+    input.once('end', finish);
+    input.once('close', finish);
+    input.once('error', finish);
+    input.resume();
+  });
 }

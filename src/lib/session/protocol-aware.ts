@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { escapeUntrusted } from '../audit-log/escape.js';
 import { buildServeArgv } from '../borg-args/build.js';
 import { resolveBorgPath } from '../borg-path/resolve.js';
 import { type Grant, listGrants, matchGrant } from '../policy/match.js';
@@ -8,8 +9,9 @@ import { encodeNegotiateReply } from '../rpc/replies.js';
 import { ProtocolError } from '../rpc/errors.js';
 import { childEnvironment, spawnBorg } from './child.js';
 import { refuseOpen } from './open-refusal.js';
-import { type RefusalReason, SessionRefused, refusalMessage } from './refusals.js';
+import { EXIT_REFUSED, type RefusalReason, SessionRefused, refusalMessage } from './refusals.js';
 import { relayToBorg } from './relay.js';
+import { escapeDetail } from '../../commands/serve.js';
 import { type GrantedSession, sessionFields } from './run.js';
 
 /**
@@ -42,12 +44,12 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
       ...sessionFields(session),
       event: 'session_refused',
       decision: 'refuse',
-      reason: `${error.reason}: ${error.detail}`,
-      repository: error.reason === 'repository-not-permitted' ? undefined : handshake.open.path,
+      reason: `${error.reason}: ${escapeDetail(error.detail)}`,
+      repository: error.reason === 'repository-not-permitted' ? undefined : escapeDetail(handshake.open.path),
       duration_ms: Math.round(performance.now() - session.startedAt),
     });
     await refuseOpen(io.stdin, io.stdout, handshake.open.msgid, refusalMessage(error.reason, error.clientSuffix));
-    return 2;
+    return EXIT_REFUSED;
   }
   return runBorgForGrant(granted, handshake, grant, home);
 }
@@ -59,7 +61,7 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
   if (grant === undefined) {
     throw new SessionRefused(
       'repository-not-permitted',
-      `requested "${requested}" resolves to "${resolved ?? 'an unsupported ~user path'}"`,
+      `requested "${escapeUntrusted(requested)}" resolves to "${escapeUntrusted(resolved ?? 'an unsupported ~user path')}"`,
       permittedNames(granted),
     );
   }
@@ -137,7 +139,7 @@ async function runBorgForGrant(
     bytes_out: stats.bytesOut,
     rpc: stats.rpc,
   });
-  return stats.refusedMethod === undefined ? result.code : 2;
+  return stats.refusedMethod === undefined ? result.code : EXIT_REFUSED;
 }
 
 function realpathOrUndefined(path: string): string | undefined {

@@ -27,6 +27,9 @@ export const REFUSALS = {
 
 export type RefusalReason = keyof typeof REFUSALS;
 
+/** Exit code of a session borg-gate refused; borg's own codes pass through unchanged. */
+export const EXIT_REFUSED = 1;
+
 /** The exception class borg's client receives; with no traceback it prints only the message. */
 export const REFUSAL_EXCEPTION_CLASS = 'BorgGateRefusal';
 

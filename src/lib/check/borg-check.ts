@@ -1,0 +1,205 @@
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { homedir } from 'node:os';
+import { createInterface } from 'node:readline';
+import type { PassphraseDelivery } from './passphrase.js';
+import type { CheckKind } from './targets.js';
+import { collapseMessage } from './text.js';
+
+/** Time borg gets to release its lock after SIGTERM before SIGKILL follows. */
+const KILL_GRACE_MS = 30_000;
+
+/** How many of borg's error and warning lines a result message keeps. */
+const MAX_MESSAGES = 5;
+
+export interface BorgCheckRequest {
+  borgBinary: string;
+  repository: string;
+  kind: CheckKind;
+  lockWaitSeconds: number;
+  timeoutMs: number;
+  /** borg's config, cache, security and keys directory (BORG_BASE_DIR). */
+  baseDir: string;
+  passphrase: PassphraseDelivery;
+  /** The repository was declared unencrypted, so borg may open it without asking. */
+  unencrypted: boolean;
+  /** Receives borg's progress lines; undefined runs borg without `--progress`. */
+  onProgress: ((text: string) => void) | undefined;
+}
+
+export interface BorgCheckResult {
+  outcome: 'ok' | 'failed' | 'skipped' | 'timeout';
+  message: string;
+  exitCode: number | null;
+  durationMs: number;
+}
+
+/** Builds borg's argv; `--log-json` makes lock timeouts and progress machine-readable on stderr. */
+export function borgCheckArgv(request: BorgCheckRequest): string[] {
+  return [
+    '--log-json',
+    ...(request.onProgress === undefined ? [] : ['--progress']),
+    '--lock-wait',
+    String(request.lockWaitSeconds),
+    'check',
+    request.kind === 'repository_only' ? '--repository-only' : '--verify-data',
+    '--',
+    request.repository,
+  ];
+}
+
+/**
+ * Builds borg's whole environment: nothing is inherited, so a BORG_PASSPHRASE or
+ * BORG_REPO in the caller's environment cannot change what is checked or leak to borg.
+ */
+export function borgCheckEnv(request: BorgCheckRequest): Record<string, string> {
+  return {
+    HOME: homedir(),
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    LANG: 'C.UTF-8',
+    BORG_BASE_DIR: request.baseDir,
+    // Prompts cannot be answered here: a moved or unknown repository fails instead of waiting.
+    BORG_RELOCATED_REPO_ACCESS_IS_OK: 'no',
+    BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: request.unencrypted ? 'yes' : 'no',
+    BORG_CHECK_I_KNOW_WHAT_I_AM_DOING: 'NO',
+    ...request.passphrase.env,
+  };
+}
+
+/** Runs one `borg check` and classifies the result; never throws for borg's own failures. */
+export async function runBorgCheck(request: BorgCheckRequest): Promise<BorgCheckResult> {
+  const started = performance.now();
+  const usesPipe = request.passphrase.pipeText !== undefined;
+  // detached: borg gets its own session, so it has no terminal to prompt on and can be killed as a group.
+  const stdio: StdioOptions = ['ignore', 'ignore', 'pipe', usesPipe ? 'pipe' : 'ignore'];
+  const child = spawn(request.borgBinary, borgCheckArgv(request), {
+    env: borgCheckEnv(request),
+    stdio,
+    detached: true,
+  });
+  if (usesPipe) {
+    const pipe = child.stdio[3] as NodeJS.WritableStream;
+    // borg closes the pipe without reading it when it fails before needing the key.
+    pipe.on('error', () => {});
+    pipe.end(request.passphrase.pipeText ?? '');
+  }
+  const messages: string[] = [];
+  let lockTimeout = false;
+  const lines = createInterface({ input: child.stderr! });
+  lines.on('line', (line) => {
+    const event = parseLogLine(line);
+    if (event.progress !== undefined) {
+      request.onProgress?.(event.progress);
+    } else if (event.message !== undefined) {
+      lockTimeout ||= event.msgid === 'LockTimeout';
+      messages.push(event.message);
+      messages.splice(0, Math.max(0, messages.length - MAX_MESSAGES));
+    }
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid, 'SIGTERM');
+    setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+  }, request.timeoutMs);
+  const exit = await waitForExit(child);
+  clearTimeout(timer);
+  await new Promise((resolve) => lines.once('close', resolve));
+  const durationMs = Math.round(performance.now() - started);
+  return classify(exit, { timedOut, lockTimeout, messages, durationMs, request });
+}
+
+interface ExitFacts {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError: Error | undefined;
+}
+
+function waitForExit(child: ChildProcess): Promise<ExitFacts> {
+  return new Promise((resolve) => {
+    let spawnError: Error | undefined;
+    child.once('error', (error) => {
+      spawnError = error;
+    });
+    child.once('close', (code, signal) => resolve({ code, signal, spawnError }));
+  });
+}
+
+function classify(
+  exit: ExitFacts,
+  facts: {
+    timedOut: boolean;
+    lockTimeout: boolean;
+    messages: string[];
+    durationMs: number;
+    request: BorgCheckRequest;
+  },
+): BorgCheckResult {
+  const base = { exitCode: exit.code, durationMs: facts.durationMs };
+  const detail = collapseMessage(facts.messages.join(' | '));
+  if (exit.spawnError !== undefined) {
+    const message = `cannot run ${facts.request.borgBinary}: ${exit.spawnError.message}`;
+    return { ...base, outcome: 'failed', message };
+  }
+  if (facts.timedOut) {
+    const seconds = Math.round(facts.request.timeoutMs / 1000);
+    return {
+      ...base,
+      outcome: 'timeout',
+      message: `borg check stopped after the ${seconds} s timeout`,
+    };
+  }
+  if (facts.lockTimeout) {
+    const message = `repository locked by another borg process for ${facts.request.lockWaitSeconds} s; retried on the next run`;
+    return { ...base, outcome: 'skipped', message };
+  }
+  if (exit.code === 0) {
+    return { ...base, outcome: 'ok', message: '' };
+  }
+  const status = exit.signal === null ? `exit code ${exit.code}` : `signal ${exit.signal}`;
+  return {
+    ...base,
+    outcome: 'failed',
+    message: detail === '' ? `borg ${status}` : `borg ${status}: ${detail}`,
+  };
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) {
+    return;
+  }
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+interface LogEvent {
+  progress?: string;
+  message?: string;
+  msgid?: string;
+}
+
+/** Reads one line of `borg --log-json` output; a line that is not JSON counts as a message. */
+export function parseLogLine(line: string): LogEvent {
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return { message: line };
+  }
+  if (typeof data !== 'object' || data === null) {
+    return { message: line };
+  }
+  const text = typeof data.message === 'string' ? data.message : '';
+  if (data.type === 'progress_percent' || data.type === 'progress_message') {
+    return { progress: text };
+  }
+  if (
+    data.type === 'log_message' &&
+    (data.levelname === 'ERROR' || data.levelname === 'WARNING' || data.levelname === 'CRITICAL')
+  ) {
+    return { message: text, msgid: typeof data.msgid === 'string' ? data.msgid : undefined };
+  }
+  return {};
+}

@@ -1,0 +1,226 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { AlertCommandError, type AlertKind, buildAlert, sendAlert } from './alert.js';
+import { auditCheckResult, type CheckAuditSink } from './audit.js';
+import { type BorgSettings, type CheckResult, executeCheck } from './execute.js';
+import type { ProgressReporter } from './progress.js';
+import { isDue, isOverdue, shouldSendOverdueAlert } from './schedule.js';
+import {
+  type CheckRecord,
+  type CheckState,
+  readCheckState,
+  recordFor,
+  writeCheckState,
+} from './state.js';
+import { type CheckKind, type CheckTarget, canVerifyData } from './targets.js';
+
+export interface CheckRunOptions extends BorgSettings {
+  targets: CheckTarget[];
+  kinds: readonly CheckKind[];
+  /** Run only checks whose interval has passed or that were skipped last time. */
+  dueOnly: boolean;
+  /** Report `--verify-data` on a repository without a passphrase source as refused, not pass it over. */
+  explicit: boolean;
+  stateFile: string;
+  /** Clock for schedule decisions and stored timestamps; tests pass a fixed time. */
+  now: () => Date;
+  progress: ProgressReporter;
+  audit: CheckAuditSink | undefined;
+  /** Receives one line per problem (failed check, overdue check, alert or audit error). */
+  warn: (line: string) => void;
+}
+
+export interface OverdueCheck {
+  repository: string;
+  kind: CheckKind;
+  lastSuccess: string | undefined;
+}
+
+export interface CheckRunSummary {
+  results: CheckResult[];
+  overdue: OverdueCheck[];
+  /** Alert commands and audit appends that failed. */
+  errors: string[];
+  /** 1 when a check failed, timed out or was refused, a check is overdue, or an alert or audit write failed. */
+  exitCode: 0 | 1;
+}
+
+/** Another `borg-gate check` holds the state file lock. */
+export class CheckRunLockedError extends Error {
+  override readonly name = 'CheckRunLockedError';
+}
+
+const PROBLEM_OUTCOMES = new Set(['failed', 'timeout', 'refused']);
+
+/**
+ * Runs the selected checks one repository at a time, saving state after each, then
+ * alerts on overdue checks. Holds a lock on the state file for the whole run.
+ */
+export async function runChecks(options: CheckRunOptions): Promise<CheckRunSummary> {
+  await mkdir(dirname(options.stateFile), { recursive: true, mode: 0o700 });
+  const release = await lockStateFile(options.stateFile);
+  try {
+    const state = await readCheckState(options.stateFile);
+    const summary: CheckRunSummary = { results: [], overdue: [], errors: [], exitCode: 0 };
+    for (const [index, target] of options.targets.entries()) {
+      for (const kind of options.kinds) {
+        await runPlannedCheck(options, state, summary, target, kind, index);
+      }
+    }
+    await alertOverdue(options, state, summary);
+    await writeCheckState(options.stateFile, state);
+    const failed = summary.results.some((result) => PROBLEM_OUTCOMES.has(result.outcome));
+    summary.exitCode = failed || summary.overdue.length > 0 || summary.errors.length > 0 ? 1 : 0;
+    return summary;
+  } finally {
+    await release();
+  }
+}
+
+async function lockStateFile(file: string): Promise<() => Promise<void>> {
+  try {
+    return await lockfile.lock(file, { realpath: false, retries: 0 });
+  } catch (error) {
+    throw new CheckRunLockedError(
+      `another borg-gate check is running (lock ${file}.lock); wait for it to finish, or remove the lock directory if no check runs`,
+      { cause: error },
+    );
+  }
+}
+
+async function runPlannedCheck(
+  options: CheckRunOptions,
+  state: CheckState,
+  summary: CheckRunSummary,
+  target: CheckTarget,
+  kind: CheckKind,
+  index: number,
+): Promise<void> {
+  if (kind === 'verify_data' && !canVerifyData(target) && !options.explicit) {
+    return;
+  }
+  const record = recordFor(state, target.repository, kind, options.now());
+  if (options.dueOnly && !isDue(record, target, kind, options.now())) {
+    return;
+  }
+  const label = `[${index + 1}/${options.targets.length}] ${target.repository} ${kind}`;
+  options.progress.start(label);
+  const result = await executeCheck(target, kind, options, options.progress);
+  options.progress.finish(`${label}: ${describeResult(result)}`);
+  summary.results.push(result);
+  if (PROBLEM_OUTCOMES.has(result.outcome)) {
+    options.warn(`${target.repository} ${kind}: ${describeResult(result)}`);
+  }
+  const alertKind = applyResult(record, result, options.now());
+  if (alertKind !== undefined) {
+    await alert(options, summary, target, kind, record, alertKind, result);
+  }
+  await writeCheckState(options.stateFile, state);
+  if (options.audit !== undefined) {
+    await auditSafely({ ...options, audit: options.audit }, summary, result);
+  }
+}
+
+/** Stores a result in its record and returns the alert it calls for, if any. */
+export function applyResult(
+  record: CheckRecord,
+  result: CheckResult,
+  now: Date,
+): AlertKind | undefined {
+  const wasAlerting = record.failing === true || record.last_overdue_alert !== undefined;
+  record.last_run = now.toISOString();
+  record.duration_ms = result.durationMs;
+  record.outcome = result.outcome;
+  record.message = result.message;
+  record.retry = result.outcome === 'skipped' ? true : undefined;
+  if (result.outcome === 'ok') {
+    record.last_success = record.last_run;
+    record.failing = undefined;
+    record.last_overdue_alert = undefined;
+    return wasAlerting ? 'recovery' : undefined;
+  }
+  if (PROBLEM_OUTCOMES.has(result.outcome)) {
+    record.failing = true;
+    return 'failure';
+  }
+  return undefined;
+}
+
+async function alertOverdue(options: CheckRunOptions, state: CheckState, summary: CheckRunSummary) {
+  const now = options.now();
+  for (const target of options.targets) {
+    for (const kind of options.kinds) {
+      const record = state.repositories[target.repository]?.[kind];
+      if (record === undefined || !isOverdue(record, target, kind, now)) {
+        continue;
+      }
+      summary.overdue.push({
+        repository: target.repository,
+        kind,
+        lastSuccess: record.last_success,
+      });
+      options.warn(
+        `${target.repository} ${kind}: overdue, last success ${record.last_success ?? 'never'}`,
+      );
+      if (shouldSendOverdueAlert(record, target, kind, now)) {
+        record.last_overdue_alert = now.toISOString();
+        await alert(options, summary, target, kind, record, 'overdue', undefined);
+      }
+    }
+  }
+}
+
+async function alert(
+  options: CheckRunOptions,
+  summary: CheckRunSummary,
+  target: CheckTarget,
+  check: CheckKind,
+  record: CheckRecord,
+  kind: AlertKind,
+  result: CheckResult | undefined,
+): Promise<void> {
+  if (target.alertCommand === undefined) {
+    return;
+  }
+  const overdueMessage = `no successful check since ${record.last_success ?? record.first_seen}`;
+  const details = buildAlert({
+    kind,
+    repository: target.repository,
+    check,
+    outcome: result?.outcome ?? record.outcome,
+    message: result?.message ?? overdueMessage,
+    last_run: record.last_run,
+    last_success: record.last_success,
+    time: options.now().toISOString(),
+  });
+  try {
+    await sendAlert(target.alertCommand, details);
+  } catch (error) {
+    if (!(error instanceof AlertCommandError)) {
+      throw error;
+    }
+    summary.errors.push(error.message);
+    options.warn(`${target.repository}: ${error.message}`);
+  }
+}
+
+async function auditSafely(
+  options: CheckRunOptions & { audit: CheckAuditSink },
+  summary: CheckRunSummary,
+  result: CheckResult,
+): Promise<void> {
+  try {
+    await auditCheckResult(options.audit, result);
+  } catch (error) {
+    const message = `audit log append failed: ${(error as Error).message}`;
+    summary.errors.push(message);
+    options.warn(message);
+  }
+}
+
+function describeResult(result: CheckResult): string {
+  const seconds = (result.durationMs / 1000).toFixed(1);
+  const text = `${result.outcome} in ${seconds} s`;
+  return result.message === '' ? text : `${text}: ${result.message}`;
+}

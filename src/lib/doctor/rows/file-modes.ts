@@ -1,0 +1,107 @@
+import { lstatSync, type Stats } from 'node:fs';
+import type { DoctorContext } from '../context.js';
+import { type Finding, finding } from '../report.js';
+
+function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+/** Checks the modes of the files that decide or record access. */
+export function findFileModeProblems(context: DoctorContext): Finding[] {
+  const findings: Finding[] = [];
+  const policyFile = context.options.policyFile;
+  const policyMode = context.policyInfo.mode;
+  // A policy others can write lets them grant themselves any repository.
+  if ((policyMode & 0o022) !== 0) {
+    findings.push(
+      finding(
+        'missing',
+        {},
+        `policy ${policyFile} has mode ${octal(policyMode)}: group or others can write it (serve rejects such a policy, so every login fails).`,
+        `chmod go-w ${policyFile}`,
+      ),
+    );
+  }
+  const keys = context.authorizedKeys;
+  if (keys?.ok === true) {
+    findings.push(...authorizedKeysMode(keys.value.file, keys.value.info));
+  }
+  findings.push(...auditLogMode(context.policy.audit_log));
+  for (const file of [context.checkStateFile, context.doctorStateFile]) {
+    const info = statOrUndefined(file);
+    // State that others can write could hide a failing check or reset a key's age.
+    if (info !== undefined && (info.mode & 0o022) !== 0) {
+      findings.push(
+        finding(
+          'missing',
+          {},
+          `state file ${file} has mode ${octal(info.mode)}: group or others can write it.`,
+          `chmod 0600 ${file}`,
+        ),
+      );
+    }
+  }
+  return findings;
+}
+
+function authorizedKeysMode(file: string, info: Stats): Finding[] {
+  if ((info.mode & 0o022) !== 0) {
+    // Anyone who can write this file can add a key without a forced command.
+    return [
+      finding(
+        'missing',
+        {},
+        `${file} has mode ${octal(info.mode)}: group or others can write it, so they can add keys.`,
+        `chmod 0600 ${file}`,
+      ),
+    ];
+  }
+  if ((info.mode & 0o177) !== 0) {
+    return [
+      finding(
+        'partial',
+        {},
+        `${file} has mode ${octal(info.mode)} instead of 0600.`,
+        `chmod 0600 ${file}`,
+      ),
+    ];
+  }
+  return [];
+}
+
+function auditLogMode(file: string): Finding[] {
+  const info = statOrUndefined(file);
+  if (info === undefined) {
+    return [];
+  }
+  if ((info.mode & 0o002) !== 0) {
+    // A world-writable log lets any local user append forged records or truncate it.
+    return [
+      finding(
+        'missing',
+        {},
+        `audit log ${file} has mode ${octal(info.mode)}: others can write it.`,
+        `chmod o-rw ${file}`,
+      ),
+    ];
+  }
+  if ((info.mode & 0o004) !== 0) {
+    return [
+      finding(
+        'partial',
+        {},
+        `audit log ${file} has mode ${octal(info.mode)}: every local user can read client addresses and repository paths.`,
+        `chmod o-r ${file}`,
+      ),
+    ];
+  }
+  return [];
+}
+
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,4 @@
+/** A problem that stops `borg-gate listen` from starting; the message names the file and the fix. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+}
