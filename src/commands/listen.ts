@@ -33,26 +33,46 @@ export const listenCommand: CommandModule<object, ListenArgs> = {
           'accepting, lets sessions finish for --shutdown-timeout seconds, then stops borg.',
         ].join('\n'),
       )
-      .option('port', { type: 'number', demandOption: true, describe: 'TCP port to listen on (0: any free port)' })
-      .option('address', { type: 'string', default: LISTEN_DEFAULTS.address, describe: 'Address to listen on' })
+      .option('port', {
+        type: 'number',
+        demandOption: true,
+        describe: 'TCP port to listen on (0: any free port)',
+      })
+      .option('address', {
+        type: 'string',
+        default: LISTEN_DEFAULTS.address,
+        describe: 'Address to listen on',
+      })
       .option('host-key', {
         type: 'string',
         default: LISTEN_DEFAULTS.hostKeyFile,
-        describe: 'Host private key; an Ed25519 key is generated (mode 0600) if the file is missing',
+        describe:
+          'Host private key; an Ed25519 key is generated (mode 0600) if the file is missing',
       })
       .option('audit-log', {
         type: 'string',
         default: '/var/log/borg-gate/audit.log',
         describe: 'Audit log for sessions refused because the policy cannot be loaded',
       })
-      .option('log-file', { type: 'string', describe: 'Append service log records here instead of stderr' })
-      .option('max-connections', { type: 'number', default: LISTEN_DEFAULTS.maxConnections, describe: 'Open connections at most' })
+      .option('log-file', {
+        type: 'string',
+        describe: 'Append service log records here instead of stderr',
+      })
+      .option('max-connections', {
+        type: 'number',
+        default: LISTEN_DEFAULTS.maxConnections,
+        describe: 'Open connections at most',
+      })
       .option('max-unauthenticated', {
         type: 'number',
         default: LISTEN_DEFAULTS.maxUnauthenticatedPerSource,
         describe: 'Connections not yet authenticated, per source address (IPv6: per /64)',
       })
-      .option('auth-timeout', { type: 'number', default: LISTEN_DEFAULTS.authTimeoutMs / 1000, describe: 'Seconds a connection has to authenticate' })
+      .option('auth-timeout', {
+        type: 'number',
+        default: LISTEN_DEFAULTS.authTimeoutMs / 1000,
+        describe: 'Seconds a connection has to authenticate',
+      })
       .option('max-auth-failures', {
         type: 'number',
         default: LISTEN_DEFAULTS.authFailureBurst,

@@ -57,7 +57,10 @@ export function handleConnection(client: Connection, info: ClientInfo, server: S
         }
       })
       .catch((error: unknown) => {
-        log.error({ event: 'auth_error', ...fields, err: error }, 'authentication failed with an error');
+        log.error(
+          { event: 'auth_error', ...fields, err: error },
+          'authentication failed with an error',
+        );
         ctx.reject(['publickey']);
       });
   });
@@ -67,7 +70,13 @@ export function handleConnection(client: Connection, info: ClientInfo, server: S
     authenticated = true;
     limits.authenticated(clientIp);
     log.info(
-      { event: 'connection_authenticated', ...fields, client_id: state.clientId, key_fingerprint: fingerprintOf(state.authenticatedKey!), username: escapeUntrusted(state.username ?? '', 100) },
+      {
+        event: 'connection_authenticated',
+        ...fields,
+        client_id: state.clientId,
+        key_fingerprint: fingerprintOf(state.authenticatedKey!),
+        username: escapeUntrusted(state.username ?? '', 100),
+      },
       'client authenticated',
     );
     acceptSessions(client, server, {
@@ -84,13 +93,23 @@ export function handleConnection(client: Connection, info: ClientInfo, server: S
     server.connections.delete(client);
     limits.closed(clientIp, authenticated);
     if (authenticated) {
-      log.info({ event: 'connection_closed', ...fields, client_id: state.clientId }, 'connection closed');
+      log.info(
+        { event: 'connection_closed', ...fields, client_id: state.clientId },
+        'connection closed',
+      );
       return;
     }
     const reason = timedOut ? 'auth-timeout' : state.failures > 0 ? 'auth-failed' : 'no-auth';
     const blocked = reason === 'no-auth' ? false : !limits.recordFailure(clientIp, Date.now());
     log.warn(
-      { event: 'connection_refused', ...fields, reason, auth_failures: state.failures, key_fingerprint: state.lastOfferedKey, source_blocked: blocked },
+      {
+        event: 'connection_refused',
+        ...fields,
+        reason,
+        auth_failures: state.failures,
+        key_fingerprint: state.lastOfferedKey,
+        source_blocked: blocked,
+      },
       'connection closed without authentication',
     );
   });
@@ -100,12 +119,27 @@ export function handleConnection(client: Connection, info: ClientInfo, server: S
 function acceptSessions(
   client: Connection,
   server: ServerState,
-  ids: { connectionId: string; clientIp: string; clientPort: number; clientId: string; authenticatedKey: string },
+  ids: {
+    connectionId: string;
+    clientIp: string;
+    clientPort: number;
+    clientId: string;
+    authenticatedKey: string;
+  },
 ): void {
   const { log, config } = server;
   let sessions = 0;
   const refused = (request: string, detail?: string) =>
-    log.warn({ event: 'request_refused', connection_id: ids.connectionId, client_id: ids.clientId, request, detail }, 'request refused');
+    log.warn(
+      {
+        event: 'request_refused',
+        connection_id: ids.connectionId,
+        client_id: ids.clientId,
+        request,
+        detail,
+      },
+      'request refused',
+    );
 
   client.on('session', (accept: () => Session, reject: () => void) => {
     if (server.stopping() || sessions >= config.maxSessionsPerConnection) {
@@ -120,10 +154,13 @@ function acceptSessions(
     });
     handleSession(session, { ...ids, config, log, env: server.env, running: server.running });
   });
-  client.on('tcpip', (_accept: unknown, reject: () => void, info: { destIP: string; destPort: number }) => {
-    reject();
-    refused('direct-tcpip', escapeUntrusted(`${info.destIP}:${info.destPort}`, 200));
-  });
+  client.on(
+    'tcpip',
+    (_accept: unknown, reject: () => void, info: { destIP: string; destPort: number }) => {
+      reject();
+      refused('direct-tcpip', escapeUntrusted(`${info.destIP}:${info.destPort}`, 200));
+    },
+  );
   client.on('openssh.streamlocal', (_accept: unknown, reject: () => void) => {
     reject();
     refused('direct-streamlocal');

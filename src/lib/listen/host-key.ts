@@ -17,7 +17,11 @@ export interface HostKey {
 export async function loadOrCreateHostKey(file: string): Promise<HostKey> {
   const existing = await readHostKey(file);
   if (existing !== undefined) {
-    return { privateKey: existing, fingerprint: fingerprintOfPrivateKey(file, existing), created: false };
+    return {
+      privateKey: existing,
+      fingerprint: fingerprintOfPrivateKey(file, existing),
+      created: false,
+    };
   }
   const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'borg-gate listen' });
   try {
@@ -30,7 +34,11 @@ export async function loadOrCreateHostKey(file: string): Promise<HostKey> {
       { cause: error },
     );
   }
-  return { privateKey: pair.private, fingerprint: fingerprintOfPrivateKey(file, pair.private), created: true };
+  return {
+    privateKey: pair.private,
+    fingerprint: fingerprintOfPrivateKey(file, pair.private),
+    created: true,
+  };
 }
 
 /** Returns the key text, or undefined when the file does not exist. */
@@ -44,16 +52,21 @@ async function readHostKey(file: string): Promise<string | undefined> {
     if (code === 'ENOENT') {
       return undefined;
     }
-    throw new ListenError(`cannot open host key ${file} (${code ?? 'error'}): check the path and its owner`, {
-      cause: error,
-    });
+    throw new ListenError(
+      `cannot open host key ${file} (${code ?? 'error'}): check the path and its owner`,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     const info = await handle.stat();
     // A host key that others can read lets them impersonate this server.
     if (!info.isFile() || (info.mode & 0o077) !== 0) {
       const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      throw new ListenError(`host key ${file} has mode ${mode} or is not a regular file; run: chmod 600 ${file}`);
+      throw new ListenError(
+        `host key ${file} has mode ${mode} or is not a regular file; run: chmod 600 ${file}`,
+      );
     }
     return await handle.readFile('utf8');
   } finally {
@@ -64,9 +77,12 @@ async function readHostKey(file: string): Promise<string | undefined> {
 function fingerprintOfPrivateKey(file: string, privateKey: string): string {
   const parsed = ssh2.utils.parseKey(privateKey);
   if (parsed instanceof Error || Array.isArray(parsed) || !parsed.isPrivateKey()) {
-    throw new ListenError(`host key ${file} is not an unencrypted OpenSSH private key; move it away to generate a new one`, {
-      cause: parsed instanceof Error ? parsed : undefined,
-    });
+    throw new ListenError(
+      `host key ${file} is not an unencrypted OpenSSH private key; move it away to generate a new one`,
+      {
+        cause: parsed instanceof Error ? parsed : undefined,
+      },
+    );
   }
   const digest = createHash('sha256').update(parsed.getPublicSSH()).digest('base64');
   return `SHA256:${digest.replace(/=+$/, '')}`;

@@ -45,7 +45,10 @@ export class PolicyKeyIndex {
     try {
       version = await this.fileVersion();
     } catch (error) {
-      this.log.error({ event: 'policy_unavailable', policy_file: this.policyFile, err: error }, 'policy file cannot be read; keeping the last valid keys');
+      this.log.error(
+        { event: 'policy_unavailable', policy_file: this.policyFile, err: error },
+        'policy file cannot be read; keeping the last valid keys',
+      );
       return;
     }
     if (this.loaded && version === this.loadedVersion) {
@@ -54,11 +57,17 @@ export class PolicyKeyIndex {
     try {
       const { policy } = await loadPolicy(this.policyFile);
       this.replace(policy, version);
-      this.log.info({ event: 'policy_reloaded', policy_file: this.policyFile, keys: this.size }, 'policy reloaded');
+      this.log.info(
+        { event: 'policy_reloaded', policy_file: this.policyFile, keys: this.size },
+        'policy reloaded',
+      );
     } catch (error) {
       // Remember the broken version so it is reported once, not on every login.
       this.loadedVersion = version;
-      this.log.error({ event: 'policy_unavailable', policy_file: this.policyFile, err: error }, 'policy is invalid; keeping the last valid keys');
+      this.log.error(
+        { event: 'policy_unavailable', policy_file: this.policyFile, err: error },
+        'policy is invalid; keeping the last valid keys',
+      );
     }
   }
 

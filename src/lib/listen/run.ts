@@ -18,7 +18,10 @@ export async function runListen(config: ListenConfig, logFile?: string): Promise
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   process.on('SIGHUP', () => {
-    log.info({ event: 'sighup_ignored' }, 'SIGHUP ignored: the policy is re-read when its file changes');
+    log.info(
+      { event: 'sighup_ignored' },
+      'SIGHUP ignored: the policy is re-read when its file changes',
+    );
   });
   const reason = await stopped;
   // A second signal during the graceful stop ends the process at once.

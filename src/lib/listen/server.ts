@@ -13,8 +13,19 @@ const KILL_GRACE_MS = 5_000;
 
 /** Algorithms offered to clients: ssh2's defaults without SHA-1 MACs. */
 const ALGORITHMS: Algorithms = {
-  cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes256-ctr'],
-  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'],
+  cipher: [
+    'aes128-gcm@openssh.com',
+    'aes256-gcm@openssh.com',
+    'chacha20-poly1305@openssh.com',
+    'aes128-ctr',
+    'aes256-ctr',
+  ],
+  hmac: [
+    'hmac-sha2-256-etm@openssh.com',
+    'hmac-sha2-512-etm@openssh.com',
+    'hmac-sha2-256',
+    'hmac-sha2-512',
+  ],
 };
 
 export interface ListenServer {
@@ -53,10 +64,20 @@ export async function startListenServer(config: ListenConfig, log: Logger): Prom
       resolve();
     });
   });
-  server.on('error', (error: Error) => log.error({ event: 'server_error', err: error }, 'server error'));
+  server.on('error', (error: Error) =>
+    log.error({ event: 'server_error', err: error }, 'server error'),
+  );
   const address = server.address() as AddressInfo;
   log.info(
-    { event: 'listen_start', address: address.address, port: address.port, host_key_fingerprint: hostKey.fingerprint, host_key_created: hostKey.created, policy_file: config.policyFile, policy_keys: keys.size },
+    {
+      event: 'listen_start',
+      address: address.address,
+      port: address.port,
+      host_key_fingerprint: hostKey.fingerprint,
+      host_key_created: hostKey.created,
+      policy_file: config.policyFile,
+      policy_keys: keys.size,
+    },
     `listening on ${address.address} port ${address.port}, host key ${hostKey.fingerprint}`,
   );
   return {
@@ -74,13 +95,19 @@ export async function startListenServer(config: ListenConfig, log: Logger): Prom
 
 async function stopServer(server: ssh2.Server, state: ServerState, reason: string): Promise<void> {
   const { log, config } = state;
-  log.info({ event: 'listen_stopping', reason, sessions: state.running.size }, 'stopping: no new connections');
+  log.info(
+    { event: 'listen_stopping', reason, sessions: state.running.size },
+    'stopping: no new connections',
+  );
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   endConnections(state, (entry) => !entry.authenticated());
   const finished = await waitFor(Promise.allSettled(state.running), config.shutdownTimeoutMs);
   if (!finished) {
     const stopped = signalBorgChildren('SIGTERM');
-    log.warn({ event: 'sessions_terminated', borg_processes: stopped }, 'shutdown timeout passed; sent SIGTERM to borg');
+    log.warn(
+      { event: 'sessions_terminated', borg_processes: stopped },
+      'shutdown timeout passed; sent SIGTERM to borg',
+    );
     if (!(await waitFor(Promise.allSettled(state.running), KILL_GRACE_MS))) {
       signalBorgChildren('SIGKILL');
       log.warn({ event: 'sessions_killed' }, 'borg did not exit; sent SIGKILL');
@@ -96,7 +123,10 @@ function endConnections(
   state: ServerState,
   select: (entry: { authenticated: () => boolean }) => boolean,
 ): void {
-  for (const [client, entry] of state.connections as Map<Connection, { authenticated: () => boolean }>) {
+  for (const [client, entry] of state.connections as Map<
+    Connection,
+    { authenticated: () => boolean }
+  >) {
     if (select(entry)) {
       client.end();
     }

@@ -21,7 +21,15 @@ export interface ConnectionContext {
 }
 
 /** Session requests that are rejected; only exec (and shell, refused by runServe) get a channel. */
-const REJECTED_REQUESTS = ['pty', 'env', 'x11', 'auth-agent', 'signal', 'subsystem', 'sftp'] as const;
+const REJECTED_REQUESTS = [
+  'pty',
+  'env',
+  'x11',
+  'auth-agent',
+  'signal',
+  'subsystem',
+  'sftp',
+] as const;
 
 /**
  * Wires one session channel. An exec request runs runServe with the command as sshd would pass
@@ -33,14 +41,23 @@ export function handleSession(session: Session, context: ConnectionContext): voi
     session.on(request, (_accept: unknown, reject: (() => void) | undefined, info: unknown) => {
       reject?.();
       context.log.warn(
-        { event: 'request_refused', connection_id: context.connectionId, client_id: context.clientId, request, detail: describeRequest(request, info) },
+        {
+          event: 'request_refused',
+          connection_id: context.connectionId,
+          client_id: context.clientId,
+          request,
+          detail: describeRequest(request, info),
+        },
         'session request refused',
       );
     });
   }
-  session.once('exec', (accept: () => ServerChannel, _reject: unknown, info: { command: string }) => {
-    track(context, runChannel(accept(), info.command, context));
-  });
+  session.once(
+    'exec',
+    (accept: () => ServerChannel, _reject: unknown, info: { command: string }) => {
+      track(context, runChannel(accept(), info.command, context));
+    },
+  );
   session.once('shell', (accept: () => ServerChannel) => {
     track(context, runChannel(accept(), undefined, context));
   });
@@ -70,7 +87,15 @@ async function runChannel(
     );
   } catch (error) {
     // runServe records its own refusals; reaching here means even that failed.
-    context.log.error({ event: 'session_failed', connection_id: context.connectionId, client_id: context.clientId, err: error }, 'session failed');
+    context.log.error(
+      {
+        event: 'session_failed',
+        connection_id: context.connectionId,
+        client_id: context.clientId,
+        err: error,
+      },
+      'session failed',
+    );
     code = 1;
   }
   await finish(code);
@@ -87,6 +112,7 @@ function describeRequest(request: string, info: unknown): string | undefined {
     return undefined;
   }
   const fields = info as Record<string, unknown>;
-  const detail = request === 'env' ? fields.key : request === 'subsystem' ? fields.name : fields.term;
+  const detail =
+    request === 'env' ? fields.key : request === 'subsystem' ? fields.name : fields.term;
   return typeof detail === 'string' ? escapeUntrusted(detail, 200) : undefined;
 }
