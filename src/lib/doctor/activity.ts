@@ -1,4 +1,4 @@
-import { parseLine, readAllLogLines } from '../audit-log/reader.js';
+import { parseLine, readAllLogLineBatches } from '../audit-log/reader.js';
 
 /** Write activity per client, from `session_end` records whose RPC summary says the client committed. */
 export interface WriteActivity {
@@ -11,27 +11,32 @@ export interface WriteActivity {
 export async function readWriteActivity(logPath: string): Promise<WriteActivity> {
   const lastWrite = new Map<string, Date>();
   let firstRecord: Date | undefined;
-  for await (const line of readAllLogLines(logPath)) {
-    if (firstRecord === undefined) {
-      firstRecord = recordTime(parseLine(line.text));
-    }
-    // Most records are not session ends; skip them before paying for JSON.parse.
-    if (!line.text.includes('"session_end"') || !line.text.includes('"commit"')) {
-      continue;
-    }
-    const record = parseLine(line.text);
-    const rpc = record?.rpc as { commit?: unknown } | undefined;
-    const clientId = record?.client_id;
-    const time = recordTime(record);
-    if (record?.event !== 'session_end' || rpc?.commit !== true || typeof clientId !== 'string') {
-      continue;
-    }
-    const previous = lastWrite.get(clientId);
-    if (time !== undefined && (previous === undefined || time > previous)) {
-      lastWrite.set(clientId, time);
+  for await (const batch of readAllLogLineBatches(logPath)) {
+    for (const line of batch) {
+      if (firstRecord === undefined) {
+        firstRecord = recordTime(parseLine(line.text));
+      }
+      // Most records are not session ends with a commit; skip them before paying for JSON.parse.
+      if (!line.text.includes('"session_end"') || !line.text.includes('"commit":true')) {
+        continue;
+      }
+      noteWrite(lastWrite, parseLine(line.text));
     }
   }
   return { lastWrite, firstRecord };
+}
+
+function noteWrite(lastWrite: Map<string, Date>, record: Record<string, unknown> | undefined): void {
+  const rpc = record?.rpc as { commit?: unknown } | undefined;
+  const clientId = record?.client_id;
+  const time = recordTime(record);
+  if (record?.event !== 'session_end' || rpc?.commit !== true || typeof clientId !== 'string') {
+    return;
+  }
+  const previous = lastWrite.get(clientId);
+  if (time !== undefined && (previous === undefined || time > previous)) {
+    lastWrite.set(clientId, time);
+  }
 }
 
 function recordTime(record: Record<string, unknown> | undefined): Date | undefined {

@@ -17,7 +17,7 @@ export function parseRepositoryConfig(text: string): RepositoryConfig | undefine
   const values = new Map<string, string>();
   let section: string | undefined;
   let current: string | undefined;
-  for (const rawLine of text.split(/\r?\n/)) {
+  for (const rawLine of text.split('\n').map((line) => line.replace(/\r$/, ''))) {
     if (/^\s*([#;].*)?$/.test(rawLine)) {
       continue;
     }
