@@ -15,7 +15,15 @@ export class ReplyChannel {
   private queue: Buffer[] = [];
   private failed = false;
 
-  constructor(private readonly output: Writable) {}
+  constructor(private readonly output: Writable) {
+    // A vanished client raises EPIPE here; without a listener that would crash the gate.
+    output.on('error', () => {
+      this.failed = true;
+    });
+    output.on('close', () => {
+      this.failed = true;
+    });
+  }
 
   /** Sends `reply` now if the client stream is between messages, else after the current one. */
   inject(reply: Buffer): void {
@@ -30,7 +38,8 @@ export class ReplyChannel {
   async pump(input: Readable, signal: AbortSignal): Promise<void> {
     const framer = new Framer(REPLY_LIMITS);
     for await (const chunk of readChunks(input, signal)) {
-      if (this.failed) return;
+      // Once the client is gone, keep reading so borg can finish, see EOF and release its lock.
+      if (this.failed) continue;
       try {
         for (const event of framer.push(chunk)) {
           if (event.type === 'bytes') {
@@ -42,9 +51,8 @@ export class ReplyChannel {
           }
         }
       } catch (error) {
-        if (error instanceof ProtocolError)
-          throw new ProtocolError(`server ${error.reason}`, { cause: error });
-        throw error;
+        if (!(error instanceof ProtocolError)) throw error;
+        throw new ProtocolError(`server ${error.reason}`, { cause: error });
       }
       await waitForDrain(this.output);
     }
@@ -53,9 +61,6 @@ export class ReplyChannel {
   private write(bytes: Buffer): void {
     if (this.failed) return;
     this.bytesOut += bytes.length;
-    this.output.write(bytes, (error) => {
-      // The client has gone; its borg process sees the closed connection.
-      if (error) this.failed = true;
-    });
+    this.output.write(bytes);
   }
 }
