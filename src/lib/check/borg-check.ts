@@ -85,6 +85,7 @@ export async function runBorgCheck(request: BorgCheckRequest): Promise<BorgCheck
   const messages: string[] = [];
   let lockTimeout = false;
   const lines = createInterface({ input: child.stderr! });
+  const linesDone = new Promise((resolve) => lines.once('close', resolve));
   lines.on('line', (line) => {
     const event = parseLogLine(line);
     if (event.progress !== undefined) {
@@ -103,7 +104,7 @@ export async function runBorgCheck(request: BorgCheckRequest): Promise<BorgCheck
   }, request.timeoutMs);
   const exit = await waitForExit(child);
   clearTimeout(timer);
-  await new Promise((resolve) => lines.once('close', resolve));
+  await linesDone;
   const durationMs = Math.round(performance.now() - started);
   return classify(exit, { timedOut, lockTimeout, messages, durationMs, request });
 }
