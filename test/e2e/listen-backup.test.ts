@@ -18,7 +18,12 @@ describe('backup through listen', () => {
     source = makeSourceTree(join(server.dir, 'source'));
     server.writePolicy({
       clients: [
-        { id: 'web01', keys: [server.key('web01').publicLine], repositories: [repo], mode: 'read-write' },
+        {
+          id: 'web01',
+          keys: [server.key('web01').publicLine],
+          repositories: [repo],
+          mode: 'read-write',
+        },
       ],
     });
   });
@@ -41,7 +46,9 @@ describe('backup through listen', () => {
     expect(init.stderr).toBe('');
     expect(init.code).toBe(0);
 
-    const create = await server.borg('web01', ['create', `${server.url(repo)}::first`, '.'], { cwd: source });
+    const create = await server.borg('web01', ['create', `${server.url(repo)}::first`, '.'], {
+      cwd: source,
+    });
     expect(create.stderr).toBe('');
     expect(create.code).toBe(0);
 
@@ -51,7 +58,9 @@ describe('backup through listen', () => {
 
     const target = join(server.dir, 'restore');
     mkdirSync(target);
-    const extract = await server.borg('web01', ['extract', `${server.url(repo)}::first`], { cwd: target });
+    const extract = await server.borg('web01', ['extract', `${server.url(repo)}::first`], {
+      cwd: target,
+    });
     expect(extract.code).toBe(0);
     expect(readFileSync(join(target, 'sub/b.txt'), 'utf8')).toBe('beta\n');
   });

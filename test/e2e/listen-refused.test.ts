@@ -23,8 +23,12 @@ describe('refusals through listen', () => {
     mkdirSync(root);
     layout = { root, allowed: join(root, 'a'), other: join(root, 'b') };
     writeValidPolicy();
-    expect((await server.borg('alice', ['init', '-e', 'none', server.url(layout.allowed)])).code).toBe(0);
-    expect((await server.borg('bob', ['init', '-e', 'none', server.url(layout.other)])).code).toBe(0);
+    expect(
+      (await server.borg('alice', ['init', '-e', 'none', server.url(layout.allowed)])).code,
+    ).toBe(0);
+    expect((await server.borg('bob', ['init', '-e', 'none', server.url(layout.other)])).code).toBe(
+      0,
+    );
     symlinkSync(layout.other, join(root, 'link-to-b'));
   });
 
@@ -32,7 +36,10 @@ describe('refusals through listen', () => {
     await server?.close();
   });
 
-  function writeValidPolicy(overrides: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
+  function writeValidPolicy(
+    overrides: Record<string, unknown> = {},
+    top: Record<string, unknown> = {},
+  ) {
     server.writePolicy({
       ...top,
       clients: [
@@ -43,7 +50,12 @@ describe('refusals through listen', () => {
           mode: 'read-write',
           ...overrides,
         },
-        { id: 'bob', keys: [server.key('bob').publicLine], repositories: [layout.other], mode: 'read-write' },
+        {
+          id: 'bob',
+          keys: [server.key('bob').publicLine],
+          repositories: [layout.other],
+          mode: 'read-write',
+        },
       ],
     });
   }
