@@ -7,7 +7,7 @@ export interface LockOptions {
    * (default 5000; proper-lockfile allows no less than 2000).
    */
   lockStaleMs?: number;
-  /** Approximate milliseconds to wait for the lock before giving up (default 15000). */
+  /** Approximate milliseconds to wait for the lock before giving up (default 30000). */
   lockWaitMs?: number;
 }
 
@@ -28,7 +28,7 @@ export async function withAppendLock(
   critical: () => void,
 ): Promise<void> {
   const stale = Math.max(options.lockStaleMs ?? 5000, 2000);
-  const deadline = options.lockWaitMs ?? 15_000;
+  const deadline = options.lockWaitMs ?? 30_000;
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {
@@ -38,10 +38,10 @@ export async function withAppendLock(
       stale,
       // Short randomized retries: appends hold the lock for about a millisecond.
       retries: {
-        retries: Math.ceil(deadline / 60),
+        retries: Math.ceil(deadline / 20),
         factor: 1.3,
         minTimeout: 2,
-        maxTimeout: 50,
+        maxTimeout: 25,
         randomize: true,
       },
       // The default handler throws from a timer and would crash the caller.

@@ -64,6 +64,7 @@ export async function openAuditLog(path: string, options: AuditLogOptions = {}):
         throw new AuditLogError(file, 'append after close: open the log again');
       }
       const body = buildBody(input, host);
+      validateBody(file, body);
       await withAppendLock(file, options, () => appendLocked(file, body, options.fsync ?? true));
     },
     async close() {
@@ -148,7 +149,7 @@ function appendLocked(file: string, body: Record<string, unknown>, fsync: boolea
   try {
     const tail = readLogTail(fd);
     const prevHash = tail.lastHash ?? readHead(file) ?? GENESIS_HASH;
-    const { line, hash } = serializeRecord(file, body, prevHash);
+    const { line, hash } = serializeRecord(body, prevHash);
     // A partial last line (crash, full disk) stays as evidence, and the record starts a new line.
     const text = tail.endsWithNewline ? line : `\n${line}`;
     const buffer = Buffer.from(text, 'utf8');
@@ -175,15 +176,16 @@ function appendLocked(file: string, body: Record<string, unknown>, fsync: boolea
   }
 }
 
-/** Adds the chain fields, validates the record and returns its line in field order. */
-function serializeRecord(
-  file: string,
-  body: Record<string, unknown>,
-  prevHash: string,
-): { line: string; hash: string } {
-  const unhashed = { ...body, prev_hash: prevHash };
-  const record = { ...unhashed, hash: computeRecordHash(unhashed) };
-  const result = auditRecordSchema.safeParse(record);
+/**
+ * Validates a record body before the lock is taken, with placeholder chain fields, so
+ * the time under the lock stays short.
+ */
+function validateBody(file: string, body: Record<string, unknown>): void {
+  const result = auditRecordSchema.safeParse({
+    ...body,
+    prev_hash: GENESIS_HASH,
+    hash: GENESIS_HASH,
+  });
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new AuditLogError(
@@ -192,6 +194,15 @@ function serializeRecord(
       { cause: result.error },
     );
   }
+}
+
+/** Adds the chain fields and returns the record's line in field order. */
+function serializeRecord(
+  body: Record<string, unknown>,
+  prevHash: string,
+): { line: string; hash: string } {
+  const unhashed = { ...body, prev_hash: prevHash };
+  const record = { ...unhashed, hash: computeRecordHash(unhashed) };
   const ordered: Record<string, unknown> = {};
   for (const key of FIELD_ORDER) {
     if (key in record) {
