@@ -1,7 +1,25 @@
 // Bundles the CLI with esbuild. Code splitting keeps `serve` (run on every SSH
 // connection) from loading yargs, the generator or the audit reader.
-import { chmod } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { build } from 'esbuild';
+
+/**
+ * Hashes every source file and the lockfile. The policy cache records this id, so a cache
+ * written by one build, whose schema or defaults may differ, is never read by another.
+ */
+async function buildId() {
+  const hash = createHash('sha256');
+  const files = (await readdir('src', { recursive: true }))
+    .filter((name) => name.endsWith('.ts'))
+    .sort();
+  for (const name of [...files.map((file) => join('src', file)), 'package-lock.json']) {
+    hash.update(`${name}\0`);
+    hash.update(await readFile(name));
+  }
+  return hash.digest('hex').slice(0, 32);
+}
 
 await build({
   entryPoints: { 'borg-gate': 'src/main.ts' },
@@ -19,6 +37,7 @@ await build({
   // ssh2 loads optional native addons (.node files) that esbuild cannot bundle; it stays a
   // runtime dependency resolved from node_modules.
   external: ['ssh2'],
+  define: { BORG_GATE_BUILD_ID: JSON.stringify(await buildId()) },
   logLevel: 'warning',
 });
 await chmod('dist/borg-gate.js', 0o755);

@@ -1,5 +1,5 @@
 import { DEFAULT_POLICY_FILE } from '../lib/policy/source.js';
-import { CLIENT_ID_PATTERN } from '../lib/policy/schema.js';
+import { CLIENT_ID_PATTERN } from '../lib/policy/values.js';
 import type { ServeOptions } from './serve.js';
 
 /**

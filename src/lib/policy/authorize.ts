@@ -2,7 +2,8 @@ import ipaddr from 'ipaddr.js';
 import type { ConnectionFacts } from '../session/facts.js';
 import { SessionRefused } from '../session/refusals.js';
 import { keyIdentity } from './cross-checks.js';
-import { type Client, type Policy, parseCidr } from './schema.js';
+import type { Client, Policy } from './schema.js';
+import { parseCidr } from './values.js';
 
 /**
  * Finds the client and checks `disabled`, `expires`, `from` and the authenticated key.

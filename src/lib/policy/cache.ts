@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-// Types only: the cache must load without zod, so a cache hit skips the schema module.
+// Type imports only, so a cache hit never loads zod with the schema module.
 import type { Client, Policy } from './schema.js';
 import type { PolicySource } from './source.js';
 
@@ -28,13 +28,13 @@ const BUILD_ID = typeof BORG_GATE_BUILD_ID === 'string' ? BORG_GATE_BUILD_ID : '
 const FORMAT = 'borg-gate-policy-cache';
 const FORMAT_VERSION = 1;
 
-/** The schema's default `state_dir`; a unit test keeps the two equal. */
+/** The schema's default `state_dir`. A unit test keeps the two equal. */
 export const DEFAULT_STATE_DIR = '/var/lib/borg-gate';
 
 /** Key of the object that stands for a Date in the cache, since JSON has no date type. */
 const DATE_TAG = '$borg_gate_date';
 
-/** First line of a cache file; one JSON line per client follows. */
+/** First line of a cache file. One JSON line per client follows. */
 interface CacheHeader {
   format: string;
   version: number;
@@ -47,7 +47,7 @@ interface CacheHeader {
   settings: Omit<Policy, 'clients'>;
 }
 
-/** Settings and one client read from a cache, `client` undefined when the policy has no such id. */
+/** Settings and one client read from a cache. `client` is undefined when the policy has no such id. */
 export interface CachedClient {
   settings: Omit<Policy, 'clients'>;
   client: Client | undefined;
@@ -78,7 +78,7 @@ export function stateDirHint(bytes: Buffer): string {
   return match?.[1] ?? DEFAULT_STATE_DIR;
 }
 
-/** Path of the cache for `policyFile` in `stateDir`; the name hashes the absolute policy path. */
+/** Path of the cache for `policyFile` in `stateDir`. The name hashes the absolute policy path. */
 export function cacheFileFor(stateDir: string, policyFile: string): string {
   const name = createHash('sha256').update(resolve(policyFile)).digest('hex').slice(0, 16);
   return join(stateDir, `policy-cache-${name}.json`);
@@ -107,7 +107,7 @@ export function readCachedClient(
     }
     return { settings: header.settings, client: findClient(bytes, headerEnd, clientId) };
   } catch {
-    // A damaged cache is a miss; the full loader decides about the policy itself.
+    // A damaged cache is a miss, and the full loader then decides about the policy itself.
     return undefined;
   }
 }
@@ -122,7 +122,7 @@ function readTrustedCache(file: string, source: PolicySource): Buffer | undefine
   }
   try {
     const info = fstatSync(fd);
-    // NOTE: the cache is trusted as much as the policy: same owner, and no group or other write.
+    // NOTE: the cache is trusted as much as the policy file: same owner, no group or other write.
     if (!info.isFile() || info.uid !== source.uid || (info.mode & 0o022) !== 0) {
       return undefined;
     }
@@ -150,7 +150,7 @@ function headerMatches(
   );
 }
 
-/** Finds the line `{"id":"<clientId>",...}`; JSON text has no raw newline, so a match is a line. */
+/** Finds the line `{"id":"<clientId>",...}`. JSON text has no raw newline, so a match starts a line. */
 function findClient(bytes: Buffer, headerEnd: number, clientId: string): Client | undefined {
   const needle = Buffer.from(`\n{"id":${JSON.stringify(clientId)},`);
   const start = bytes.indexOf(needle, headerEnd);
@@ -160,12 +160,12 @@ function findClient(bytes: Buffer, headerEnd: number, clientId: string): Client 
   const end = bytes.indexOf(0x0a, start + 1);
   const client = JSON.parse(bytes.toString('utf8', start + 1, end), reviveDates) as Client;
   if (client.id !== clientId) {
-    throw new Error(`cache line for "${clientId}" holds client "${client.id}"`);
+    throw new Error(`cache line for "${clientId}" contains client "${client.id}"`);
   }
   return client;
 }
 
-/** Why a cache was not written, or undefined when it was. */
+/** Reason a cache was not written. */
 export type CacheSkip = 'not-owner' | 'no-state-dir' | 'state-dir-unreadable' | 'not-faithful';
 
 /**
@@ -196,7 +196,7 @@ export function writePolicyCache(
   return undefined;
 }
 
-/** Returns true when the cache for `source` exists and is trusted; admin commands skip a rewrite. */
+/** Returns true when a trusted cache of exactly `source` exists, so admin commands skip a rewrite. */
 export function hasCurrentCache(policyFile: string, source: PolicySource, digest: string): boolean {
   const bytes = readTrustedCache(cacheFileFor(stateDirHint(source.bytes), policyFile), source);
   if (bytes === undefined) {
@@ -221,7 +221,9 @@ function encodeCache(
   const { clients, ...settings } = policy;
   const lines = clients.map((client) => JSON.stringify(client, tagDates));
   // The reader finds a client by its line prefix, so each line must start with its id.
-  if (!lines.every((line, index) => line.startsWith(`{"id":${JSON.stringify(clients[index]!.id)},`))) {
+  if (
+    !lines.every((line, index) => line.startsWith(`{"id":${JSON.stringify(clients[index]!.id)},`))
+  ) {
     return undefined;
   }
   const body = `\n${lines.join('\n')}\n`;

@@ -1,10 +1,10 @@
 import { posix } from 'node:path';
-import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { checksSchema } from './checks-schema.js';
+import { CLIENT_ID_PATTERN, parseCidr, parseExpiry } from './values.js';
 
-/** Client ids appear in authorized_keys command lines and log records, so they stay shell- and log-safe. */
-export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// Re-exported so callers keep one import; hot-path code imports values.js, which has no zod.
+export { CLIENT_ID_PATTERN, parseCidr, parseExpiry } from './values.js';
 
 export const MODES = ['append-only', 'read-write', 'read-only'] as const;
 export type Mode = (typeof MODES)[number];
@@ -132,32 +132,3 @@ export type Policy = z.output<typeof policySchema>;
 export type Client = z.output<typeof clientSchema>;
 export type KeyEntry = z.output<typeof keyEntrySchema>;
 export type RepositoryEntry = z.output<typeof repositoryEntrySchema>;
-
-/** Parses a policy expiry: a date alone means the start of that day in UTC. */
-export function parseExpiry(value: string | Date): Date | undefined {
-  if (value instanceof Date) {
-    return Number.isNaN(value.getTime()) ? undefined : value;
-  }
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const isoLike = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(
-    value,
-  );
-  if (!dateOnly && !isoLike) {
-    return undefined;
-  }
-  const parsed = new Date(dateOnly ? `${value}T00:00:00Z` : value);
-  return Number.isNaN(parsed.getTime()) ? undefined : parsed;
-}
-
-/** Parses an address or CIDR range; a bare address becomes a single-host range. */
-export function parseCidr(value: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
-  try {
-    if (value.includes('/')) {
-      return ipaddr.parseCIDR(value);
-    }
-    const address = ipaddr.parse(value);
-    return [address, address.kind() === 'ipv4' ? 32 : 128];
-  } catch {
-    return undefined;
-  }
-}

@@ -1,0 +1,260 @@
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  cacheFileFor,
+  DEFAULT_STATE_DIR,
+  sourceDigest,
+  stateDirHint,
+  writePolicyCache,
+} from '../../../src/lib/policy/cache.js';
+import { loadPolicy, parsePolicy } from '../../../src/lib/policy/load.js';
+import { loadPolicyForClient } from '../../../src/lib/policy/load-client.js';
+import { readPolicySource } from '../../../src/lib/policy/source.js';
+
+const KEY_A =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJZ3sQ1lk1FGy0vU7uJYkUtlN3kN5sMLb6JqvU8bZ3Xk a@test';
+const KEY_B =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0Q9mD3dC4KqOeUeZMuy7Zc5H6Vw5J1h8cuHq2vNfPb b@test';
+
+let dir: string;
+let stateDir: string;
+let policyFile: string;
+
+function policyText(options: { webDisabled?: boolean; top?: string } = {}): string {
+  return [
+    'version: 1',
+    `state_dir: ${stateDir}`,
+    options.top ?? '',
+    'clients:',
+    '  - id: web01',
+    `    keys: [{key: "${KEY_A}", expires: 2030-01-01, added: 2026-01-01}]`,
+    '    repositories: [{path: /srv/borg/web01, name: main}]',
+    '    expires: 2031-06-01T12:00:00Z',
+    '    from: [192.0.2.0/24]',
+    `    disabled: ${options.webDisabled === true}`,
+    '  - id: db01',
+    `    keys: ["${KEY_B}"]`,
+    '    paths: [/srv/borg/db01]',
+    '    mode: read-only',
+    '',
+  ].join('\n');
+}
+
+function writePolicy(text: string): void {
+  writeFileSync(policyFile, text, { mode: 0o600 });
+}
+
+function cacheFile(): string {
+  return cacheFileFor(stateDir, policyFile);
+}
+
+beforeEach(() => {
+  dir = mkdtempSync('/tmp/borg-gate-cache-');
+  stateDir = join(dir, 'state');
+  mkdirSync(stateDir);
+  policyFile = join(dir, 'policy.yaml');
+  writePolicy(policyText());
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadPolicyForClient', () => {
+  it('misses, writes the cache, then hits', async () => {
+    const first = await loadPolicyForClient(policyFile, 'web01');
+    expect(first.cache).toBe('miss');
+    expect(existsSync(cacheFile())).toBe(true);
+    const second = await loadPolicyForClient(policyFile, 'web01');
+    expect(second.cache).toBe('hit');
+    expect(second.policy).toEqual(first.policy);
+  });
+
+  it('hit equals the validated policy', async () => {
+    await loadPolicyForClient(policyFile, 'web01');
+    const full = parsePolicy(policyFile, policyText());
+    const hit = await loadPolicyForClient(policyFile, 'web01');
+    expect(hit.cache).toBe('hit');
+    expect(hit.policy).toEqual({ ...full, clients: [full.clients[0]] });
+    const client = hit.policy.clients[0]!;
+    expect(client.expires).toBeInstanceOf(Date);
+    expect(client.expires?.toISOString()).toBe('2031-06-01T12:00:00.000Z');
+    const key = client.keys[0];
+    expect(typeof key === 'string' ? undefined : key?.expires).toBeInstanceOf(Date);
+  });
+
+  it('narrows to the connecting client', async () => {
+    await loadPolicyForClient(policyFile, 'web01');
+    const hit = await loadPolicyForClient(policyFile, 'db01');
+    expect(hit.cache).toBe('hit');
+    expect(hit.policy.clients.map((client) => client.id)).toEqual(['db01']);
+  });
+
+  it('unknown client on a hit', async () => {
+    await loadPolicyForClient(policyFile, 'web01');
+    const hit = await loadPolicyForClient(policyFile, 'nobody');
+    expect(hit.cache).toBe('hit');
+    expect(hit.policy.clients).toEqual([]);
+  });
+
+  it('policy edit takes effect at once', async () => {
+    await loadPolicyForClient(policyFile, 'web01');
+    writePolicy(policyText({ webDisabled: true }));
+    const next = await loadPolicyForClient(policyFile, 'web01');
+    expect(next.cache).toBe('miss');
+    expect(next.policy.clients[0]!.disabled).toBe(true);
+    const after = await loadPolicyForClient(policyFile, 'web01');
+    expect(after.cache).toBe('hit');
+    expect(after.policy.clients[0]!.disabled).toBe(true);
+  });
+
+  it('stale cache ignored', async () => {
+    await loadPolicyForClient(policyFile, 'web01');
+    const stale = join(dir, 'stale-cache');
+    copyFileSync(cacheFile(), stale);
+    writePolicy(policyText({ webDisabled: true }));
+    // The cache of the old bytes comes back, e.g. restored from a backup.
+    copyFileSync(stale, cacheFile());
+    const next = await loadPolicyForClient(policyFile, 'web01');
+    expect(next.cache).toBe('miss');
+    expect(next.policy.clients[0]!.disabled).toBe(true);
+  });
+
+  it('invalid policy fails with a cache present', async () => {
+    await loadPolicyForClient(policyFile, 'web01');
+    writePolicy(`${policyText()}  - id: web01\n    keys: ["${KEY_B}"]\n`);
+    await expect(loadPolicyForClient(policyFile, 'web01')).rejects.toThrow(/already used/);
+  });
+
+  it('group-writable policy fails with a cache present', async () => {
+    await loadPolicyForClient(policyFile, 'web01');
+    chmodSync(policyFile, 0o620);
+    await expect(loadPolicyForClient(policyFile, 'web01')).rejects.toThrow(/chmod go-w/);
+  });
+
+  it.each([
+    ['group-writable cache', () => chmodSync(cacheFile(), 0o620)],
+    ['cache of another owner', () => chownSync(cacheFile(), 65534, 65534)],
+    ['truncated cache', () => truncateCache(100)],
+    ['cache cut after a line', () => truncateCache(-1)],
+    ['cache of another build', () => rewriteHeader((header) => ({ ...header, build: 'x' }))],
+    [
+      'cache of another policy file',
+      () => rewriteHeader((header) => ({ ...header, policy_file: '/etc/other.yaml' })),
+    ],
+    [
+      'cache with a forged hash',
+      () => rewriteHeader((header) => ({ ...header, source_sha256: '0'.repeat(64) })),
+    ],
+    ['cache that is not JSON', () => writeFileSync(cacheFile(), 'not json\n{}\n')],
+    ['cache replaced by a symlink', () => replaceBySymlink()],
+  ])('%s ignored', async (_name, damage) => {
+    await loadPolicyForClient(policyFile, 'web01');
+    damage();
+    const next = await loadPolicyForClient(policyFile, 'web01');
+    expect(next.cache).toBe('miss');
+    expect(next.policy.clients[0]!.id).toBe('web01');
+  });
+
+  it('cache mode follows the policy mode', async () => {
+    chmodSync(policyFile, 0o640);
+    await loadPolicyForClient(policyFile, 'web01');
+    expect(statSync(cacheFile()).mode & 0o777).toBe(0o640);
+  });
+
+  it('no cache without state_dir', async () => {
+    rmSync(stateDir, { recursive: true });
+    const first = await loadPolicyForClient(policyFile, 'web01');
+    expect(first.cache).toBe('miss');
+    expect(existsSync(stateDir)).toBe(false);
+  });
+});
+
+describe('loadPolicy', () => {
+  it('writes the cache serve reads', async () => {
+    await loadPolicy(policyFile);
+    const hit = await loadPolicyForClient(policyFile, 'db01');
+    expect(hit.cache).toBe('hit');
+  });
+
+  it('leaves a current cache alone', async () => {
+    await loadPolicy(policyFile);
+    const before = statSync(cacheFile()).ino;
+    await loadPolicy(policyFile);
+    expect(statSync(cacheFile()).ino).toBe(before);
+    expect(readdirSync(stateDir)).toHaveLength(1);
+  });
+});
+
+describe('writePolicyCache', () => {
+  it('skips a policy JSON cannot carry', async () => {
+    const binaries = `borg:\n  binaries:\n    $borg_gate_date: /usr/bin/borg\n`;
+    writePolicy(policyText({ top: binaries }));
+    const source = await readPolicySource(policyFile);
+    const policy = parsePolicy(policyFile, source.bytes.toString('utf8'));
+    expect(writePolicyCache(policyFile, source, sourceDigest(source.bytes), policy)).toBe(
+      'not-faithful',
+    );
+    expect(existsSync(cacheFile())).toBe(false);
+  });
+
+  it('skips a policy owned by another user', async () => {
+    const source = { ...(await readPolicySource(policyFile)), uid: 12345 };
+    const policy = parsePolicy(policyFile, source.bytes.toString('utf8'));
+    expect(writePolicyCache(policyFile, source, sourceDigest(source.bytes), policy)).toBe(
+      'not-owner',
+    );
+  });
+});
+
+describe('stateDirHint', () => {
+  it.each([
+    ['plain line', 'version: 1\nstate_dir: /srv/state\n', '/srv/state'],
+    ['first line', 'state_dir: /srv/state\nversion: 1\n', '/srv/state'],
+    ['comment after', 'state_dir: /srv/state  # here\n', '/srv/state'],
+    ['no newline at end', 'version: 1\nstate_dir: /srv/state', '/srv/state'],
+    ['quoted', 'state_dir: "/srv/state"\n', DEFAULT_STATE_DIR],
+    ['nested key', 'checks:\n  state_dir: /srv/state\n', DEFAULT_STATE_DIR],
+    ['absent', 'version: 1\n', DEFAULT_STATE_DIR],
+  ])('%s', (_name, text, expected) => {
+    expect(stateDirHint(Buffer.from(text))).toBe(expected);
+  });
+
+  it('default matches the schema', () => {
+    expect(parsePolicy('p.yaml', 'version: 1\nclients: []\n').state_dir).toBe(DEFAULT_STATE_DIR);
+  });
+});
+
+function truncateCache(length: number): void {
+  const bytes = readFileSync(cacheFile());
+  const end = length >= 0 ? length : bytes.lastIndexOf(0x0a, bytes.length - 2) + 1;
+  writeFileSync(cacheFile(), bytes.subarray(0, end));
+}
+
+function rewriteHeader(change: (header: Record<string, unknown>) => Record<string, unknown>) {
+  const text = readFileSync(cacheFile(), 'utf8');
+  const headerEnd = text.indexOf('\n');
+  const header = JSON.parse(text.slice(0, headerEnd)) as Record<string, unknown>;
+  writeFileSync(cacheFile(), `${JSON.stringify(change(header))}${text.slice(headerEnd)}`);
+}
+
+function replaceBySymlink(): void {
+  const target = join(dir, 'elsewhere.json');
+  copyFileSync(cacheFile(), target);
+  rmSync(cacheFile());
+  symlinkSync(target, cacheFile());
+}
