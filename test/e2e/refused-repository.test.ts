@@ -65,5 +65,5 @@ describe('repository outside the policy', () => {
       }
     }
     expect(shown).toBe(20);
-  });
+  }, 180_000);
 });

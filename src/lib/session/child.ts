@@ -150,3 +150,20 @@ function signalNumber(signal: NodeJS.Signals | null): number {
   };
   return signal === null ? 0 : (numbers[signal] ?? 1);
 }
+
+/**
+ * Waits for borg to exit after its output ended; a borg that lingers past `graceMs` gets
+ * SIGTERM, and SIGKILL after the same time again, so no borg process outlives its session.
+ */
+export async function waitForExit(child: BorgChild, graceMs: number) {
+  const timers: NodeJS.Timeout[] = [];
+  timers.push(setTimeout(() => child.process.kill('SIGTERM'), graceMs));
+  timers.push(setTimeout(() => child.process.kill('SIGKILL'), 2 * graceMs));
+  try {
+    return await child.exited;
+  } finally {
+    for (const timer of timers) {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -7,12 +7,15 @@ import { type Grant, listGrants, matchGrant } from '../policy/match.js';
 import { type Handshake, readHandshake } from '../rpc/handshake.js';
 import { encodeNegotiateReply } from '../rpc/replies.js';
 import { ProtocolError } from '../rpc/errors.js';
-import { childEnvironment, spawnBorg } from './child.js';
+import { childEnvironment, spawnBorg, waitForExit } from './child.js';
 import { refuseOpen } from './open-refusal.js';
 import { EXIT_REFUSED, type RefusalReason, SessionRefused, refusalMessage } from './refusals.js';
 import { relayToBorg } from './relay.js';
 import { escapeDetail } from '../../commands/serve.js';
 import { type GrantedSession, sessionFields } from './run.js';
+
+/** How long borg may take to close the repository after the session's data ended. */
+const BORG_EXIT_GRACE_MS = 30_000;
 
 /**
  * Runs a borg 1.x session: answers `negotiate`, reads `open`, resolves the requested path with
@@ -68,10 +71,6 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
   if (grant.mode === 'read-only' && handshake.open.create) {
     throw refusal('read-only', `open with create=true for ${grant.path}`);
   }
-  // TODO: read-only sessions are refused until the RPC filter is wired into the relay.
-  if (grant.mode === 'read-only') {
-    throw refusal('read-only', 'read-only enforcement is not available yet');
-  }
   const real = realpathOrUndefined(grant.path);
   // A grant path that became a symlink would let borg serve a directory the policy never named.
   if (real !== undefined && real !== grant.path) {
@@ -124,7 +123,7 @@ async function runBorgForGrant(
     umask: Number.parseInt(granted.policy.borg.umask, 8),
   });
   const stats = await relayToBorg({ granted, handshake, grant, child });
-  const result = await child.exited;
+  const result = await waitForExit(child, BORG_EXIT_GRACE_MS);
   await granted.audit.append({
     ...sessionFields(session),
     event: 'session_end',
