@@ -30,7 +30,7 @@ export interface RuleContext {
 export type Verdict =
   | { action: 'forward' }
   | { action: 'refuse'; message: string }
-  /** The gate replies with a nil result itself and borg never sees the request. */
+  /** The gate replies with a nil result itself and borg never receives the request. */
   | { action: 'answer-nil' };
 
 /** Verdict for one method: fixed, or computed from the decoded arguments. */
@@ -51,8 +51,8 @@ export function evaluate(rule: Rule, args: Record<string, unknown>, context: Rul
   return rule.action === 'check' ? rule.test(args, context) : rule;
 }
 
-// Methods that only read. rollback resets borg's in-memory transaction state and touches no file;
-// every client sends it after an error, so refusing it would turn each refusal into a hang.
+// Methods that only read. rollback resets borg's in-memory transaction state and touches no file.
+// Every client sends it after an error, so refusing it would turn each refusal into a hang.
 const READS: Record<string, Rule> = {
   get: allow,
   list: allow,
@@ -69,9 +69,9 @@ const readOnly: Record<string, Rule> = {
     if (flagIsSet(args.repair)) return refuse(REFUSAL_MESSAGES.readOnly);
     return context.allowCheck ? allow : refuse(REFUSAL_MESSAGES.check);
   }),
-  // With repokey or keyfile encryption, check without repair re-encrypts archive metadata to
-  // compare it and reserves nonces first. It stores none of that ciphertext, so the gate
-  // answers both calls itself: nil means "no nonce file" and "reserved". borg writes nothing.
+  // With repokey or keyfile encryption, check without repair still encrypts the archive metadata
+  // it rebuilds (borg 1.2.4), so it reserves nonces first. It never stores that ciphertext, so the
+  // gate replies to both calls itself: nil means "no nonce file" and "reserved". borg writes nothing.
   get_free_nonce: check((_args, context) =>
     context.allowCheck ? answerNil : refuse(REFUSAL_MESSAGES.readOnly),
   ),

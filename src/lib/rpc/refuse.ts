@@ -30,7 +30,7 @@ const DECODE_LIMITS: DecoderOptions = {
 };
 
 /**
- * Acts as a minimal borg server that refuses the session in-protocol: it answers the client's
+ * Acts as a minimal borg server that refuses the session in-protocol: it replies to the client's
  * tuple-format `negotiate` like `borg serve` 1.2 and every later dict-format request with an error
  * reply, except `rollback`, which gets a nil result. A borg 1.2 client then prints
  * `refusal.message` and exits with rc 2 on every run. A stderr line followed by exit is not

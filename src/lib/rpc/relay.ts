@@ -79,7 +79,7 @@ export async function relaySession(options: RelayOptions): Promise<SessionStats>
     },
     answered: (msgid) => replies.inject(encodeNilResultReply(msgid)),
   });
-  // borg may exit while the client still sends; its exit status says why, so ignore EPIPE here.
+  // borg may exit while the client still sends; its exit status reports why, so ignore EPIPE here.
   options.childIn.on('error', () => {});
   const stop = new AbortController();
   const recordViolation = (error: unknown) => {

@@ -4,7 +4,7 @@ import { ProtocolError } from './errors.js';
 import { type FrameEvent, type FramePath, Framer, REQUEST_LIMITS } from './framer.js';
 import { evaluate, type RuleContext, ruleFor, type SessionMode } from './policy.js';
 
-/** Where the filter sends its decisions. */
+/** Receiver of the filter's decisions. */
 export interface FilterOutput {
   /** Bytes for `borg serve`; a message is complete only once all its bytes were forwarded. */
   forward(bytes: Buffer): void;
@@ -12,7 +12,7 @@ export interface FilterOutput {
   allowed(method: string): void;
   /** Called for a refused request; none of its bytes were forwarded. */
   refused(msgid: number, method: string, message: string): void;
-  /** Called for a request the gate answers itself with a nil result; nothing was forwarded. */
+  /** Called for a request the gate replies to itself with nil; nothing was forwarded. */
   answered(msgid: number, method: string): void;
 }
 
