@@ -106,6 +106,19 @@ describe('RequestFilter verdicts', () => {
     expect(runFilter('read-only', [bytes], false).refused).toHaveLength(2);
   });
 
+  it('reads a str8 method name like fixstr', () => {
+    // d9 03 "put" is the same method as a3 "put" for borg.
+    const bytes = Buffer.concat([
+      Buffer.from([0x83, 0xa1, 0x69, 3, 0xa1, 0x6d, 0xd9, 3]),
+      Buffer.from('put'),
+      pack('a'),
+      pack({ id: id(1), data: 'x' }),
+    ]);
+    const run = runFilter('read-only', [bytes]);
+    expect(run.refused).toEqual([{ msgid: 3, method: 'put', message: REFUSAL_MESSAGES.readOnly }]);
+    expect(run.forwarded.length).toBe(0);
+  });
+
   it('refuses check without allowCheck', () => {
     const run = runFilter('read-only', [request(3, 'check', { repair: false })], false);
     expect(run.refused[0]?.message).toBe(REFUSAL_MESSAGES.check);
