@@ -64,6 +64,8 @@ describe('matchesFilter', () => {
   });
 });
 
+const TIMED = '{"schema_version":1,"time":"2026-12-01T10:00:00.000Z","event":"check"}';
+
 describe('linePrefilter', () => {
   it.each([
     ['grep present', { grep: 'laptop' }, '{"client_id":"laptop"}', true],
@@ -71,6 +73,22 @@ describe('linePrefilter', () => {
     ['client absent', { client: 'server' }, '{"client_id":"laptop"}', false],
     // A backslash is doubled in JSON, so this needle can not be searched in the raw line.
     ['escaped repository skipped', { repository: 'a\\b' }, '{"repository":"a\\\\b"}', true],
+    [
+      'decision absent',
+      { decision: 'refuse' as const },
+      '{"decision":"allow","reason":"refuse"}',
+      true,
+    ],
+    ['decision missing', { decision: 'refuse' as const }, '{"decision":"allow"}', false],
+    ['time before since', { since: Date.parse('2026-12-02T00:00:00Z') }, TIMED, false],
+    ['time after until', { until: Date.parse('2026-11-30T00:00:00Z') }, TIMED, false],
+    ['time inside range', { since: Date.parse('2026-12-01T00:00:00Z') }, TIMED, true],
+    [
+      'time far from start',
+      { since: Date.parse('2027-01-01T00:00:00Z') },
+      `{"pad":"${'x'.repeat(80)}",${TIMED.slice(1)}`,
+      true,
+    ],
   ])('%s', (_name, filter, line, expected) => {
     expect(linePrefilter(filter)(line)).toBe(expected);
   });
