@@ -8,8 +8,9 @@ import { collapseMessage } from './text.js';
 /** Time borg gets to release its lock after SIGTERM before SIGKILL follows. */
 const KILL_GRACE_MS = 30_000;
 
-/** How many of borg's error and warning lines a result message keeps. */
-const MAX_MESSAGES = 5;
+/** borg's error and warning lines a result message keeps: the first ones name the cause, the last the verdict. */
+const KEPT_FIRST_MESSAGES = 3;
+const KEPT_LAST_MESSAGES = 2;
 
 export interface BorgCheckRequest {
   borgBinary: string;
@@ -82,7 +83,7 @@ export async function runBorgCheck(request: BorgCheckRequest): Promise<BorgCheck
     pipe.on('error', () => {});
     pipe.end(request.passphrase.pipeText ?? '');
   }
-  const messages: string[] = [];
+  const messages = new MessageDigest();
   let lockTimeout = false;
   const lines = createInterface({ input: child.stderr! });
   const linesDone = new Promise((resolve) => lines.once('close', resolve));
@@ -92,8 +93,7 @@ export async function runBorgCheck(request: BorgCheckRequest): Promise<BorgCheck
       request.onProgress?.(event.progress);
     } else if (event.message !== undefined) {
       lockTimeout ||= event.msgid === 'LockTimeout';
-      messages.push(event.message);
-      messages.splice(0, Math.max(0, messages.length - MAX_MESSAGES));
+      messages.add(event.message);
     }
   });
   let timedOut = false;
@@ -130,13 +130,13 @@ function classify(
   facts: {
     timedOut: boolean;
     lockTimeout: boolean;
-    messages: string[];
+    messages: MessageDigest;
     durationMs: number;
     request: BorgCheckRequest;
   },
 ): BorgCheckResult {
   const base = { exitCode: exit.code, durationMs: facts.durationMs };
-  const detail = collapseMessage(facts.messages.join(' | '));
+  const detail = collapseMessage(facts.messages.text());
   if (exit.spawnError !== undefined) {
     const message = `cannot run ${facts.request.borgBinary}: ${exit.spawnError.message}`;
     return { ...base, outcome: 'failed', message };
@@ -203,4 +203,28 @@ export function parseLogLine(line: string): LogEvent {
     return { message: text, msgid: typeof data.msgid === 'string' ? data.msgid : undefined };
   }
   return {};
+}
+
+/** Keeps the first and last few of borg's messages and counts the ones in between. */
+class MessageDigest {
+  private readonly first: string[] = [];
+  private last: string[] = [];
+  private dropped = 0;
+
+  add(message: string): void {
+    if (this.first.length < KEPT_FIRST_MESSAGES) {
+      this.first.push(message);
+      return;
+    }
+    this.last.push(message);
+    if (this.last.length > KEPT_LAST_MESSAGES) {
+      this.last = this.last.slice(1);
+      this.dropped += 1;
+    }
+  }
+
+  text(): string {
+    const gap = this.dropped > 0 ? [`(${this.dropped} more)`] : [];
+    return [...this.first, ...gap, ...this.last].join(' | ');
+  }
 }

@@ -45,7 +45,7 @@ const absoluteCheckPath = z
 const absoluteArgv = z
   .array(z.string().min(1))
   .min(1, 'needs at least the program path')
-  .refine((argv) => argv[0]!.startsWith('/'), {
+  .refine((argv) => argv.length === 0 || argv[0]!.startsWith('/'), {
     message: 'the program (first element) must be an absolute path',
   })
   // NUL cannot reach a child's argv or environment, so it could only truncate the value silently.

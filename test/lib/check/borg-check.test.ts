@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BorgCheckRequest,
@@ -10,6 +10,7 @@ import {
 import type { CheckKind } from '../../../src/lib/check/targets.js';
 import {
   BORG,
+  copyRepository,
   corruptChunkKeepingCrc,
   corruptSegmentByte,
   createRepository,
@@ -21,10 +22,17 @@ import {
 } from './borg-fixtures.js';
 
 let dir: string;
+let template: string;
 
 beforeAll(async () => {
   dir = await makeTempDir('borg-check');
+  template = await createRepository(dir, 'template');
 });
+
+/** Returns a fresh copy of the template repository. */
+function fresh(name: string): Promise<string> {
+  return copyRepository(template, join(dir, name));
+}
 
 afterAll(async () => {
   await removeTempDir(dir);
@@ -37,7 +45,7 @@ function request(repository: string, kind: CheckKind, extra: Partial<BorgCheckRe
     kind,
     lockWaitSeconds: 1,
     timeoutMs: 60_000,
-    baseDir: join(dir, 'gate-borg'),
+    baseDir: join(dir, 'gate-borg', basename(repository)),
     passphrase:
       kind === 'verify_data'
         ? { env: { BORG_PASSPHRASE_FD: '3' }, pipeText: `${PASSPHRASE}\n` }
@@ -118,7 +126,7 @@ describe('parseLogLine', () => {
 
 describe('runBorgCheck with real repositories', () => {
   it('healthy repository passes both kinds', async () => {
-    const repository = await createRepository(dir, 'healthy');
+    const repository = await fresh('healthy');
     const quick = await runBorgCheck(request(repository, 'repository_only'));
     expect(quick.outcome).toBe('ok');
     expect(quick.exitCode).toBe(0);
@@ -128,7 +136,7 @@ describe('runBorgCheck with real repositories', () => {
   });
 
   it('progress lines reach the callback', async () => {
-    const repository = await createRepository(dir, 'progress');
+    const repository = await fresh('progress');
     const lines: string[] = [];
     const result = await runBorgCheck(
       request(repository, 'repository_only', { onProgress: (text) => lines.push(text) }),
@@ -138,26 +146,27 @@ describe('runBorgCheck with real repositories', () => {
   });
 
   it('flipped segment byte fails repository-only', async () => {
-    const repository = await createRepository(dir, 'bad-segment');
+    const repository = await fresh('bad-segment');
     await corruptSegmentByte(repository);
     const result = await runBorgCheck(request(repository, 'repository_only'));
     expect(result.outcome).toBe('failed');
     expect(result.exitCode).not.toBe(0);
-    expect(result.message).toMatch(/exit code/);
+    expect(result.message).toMatch(/checksum mismatch/);
   });
 
   it('bad chunk with valid CRC fails only verify-data', async () => {
-    const repository = await createRepository(dir, 'bad-chunk');
+    const repository = await fresh('bad-chunk');
     await corruptChunkKeepingCrc(repository);
     const quick = await runBorgCheck(request(repository, 'repository_only'));
     expect(quick.outcome).toBe('ok');
     const full = await runBorgCheck(request(repository, 'verify_data'));
     expect(full.outcome).toBe('failed');
     expect(full.exitCode).not.toBe(0);
+    expect(full.message).toMatch(/integrity error/);
   });
 
   it('wrong passphrase fails verify-data', async () => {
-    const repository = await createRepository(dir, 'wrong-pass');
+    const repository = await fresh('wrong-pass');
     const result = await runBorgCheck(
       request(repository, 'verify_data', {
         passphrase: { env: { BORG_PASSPHRASE_FD: '3' }, pipeText: 'not the passphrase\n' },
@@ -168,7 +177,7 @@ describe('runBorgCheck with real repositories', () => {
   });
 
   it('locked repository is skipped', async () => {
-    const repository = await createRepository(dir, 'locked');
+    const repository = await fresh('locked');
     const holder = await holdLock(dir, repository, 60);
     try {
       const result = await runBorgCheck(request(repository, 'repository_only'));
@@ -180,7 +189,7 @@ describe('runBorgCheck with real repositories', () => {
   });
 
   it('timeout stops borg', async () => {
-    const repository = await createRepository(dir, 'slow');
+    const repository = await fresh('slow');
     const holder = await holdLock(dir, repository, 60);
     try {
       const result = await runBorgCheck(

@@ -1,6 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +62,15 @@ export async function createRepository(
   await run(BORG, ['init', '--encryption', encryption, repository], { env });
   await run(BORG, ['create', `${repository}::first`, source], { env, cwd: dir });
   return repository;
+}
+
+/**
+ * Copies a repository made by `createRepository`, which is faster than a new one. Copies
+ * share the repository id, so each needs its own BORG_BASE_DIR for key-loading checks.
+ */
+export async function copyRepository(template: string, destination: string): Promise<string> {
+  await cp(template, destination, { recursive: true });
+  return destination;
 }
 
 async function segmentFiles(repository: string): Promise<string[]> {
