@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import yargs from 'yargs';
 import { auditCommand } from './commands/audit.js';
+import { checkCommand } from './commands/check.js';
 import { doctorCommand } from './commands/doctor.js';
 import { keysCommand } from './commands/keys.js';
 import { listenCommand } from './commands/listen.js';
@@ -15,6 +16,7 @@ const COMMANDS: CommandModule<object, any>[] = [
   auditCommand,
   doctorCommand,
   listenCommand,
+  checkCommand,
 ];
 
 /** Parses the command line and runs one verb. `serve` normally bypasses this (see main.ts). */
