@@ -3,8 +3,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from './harness/gate.js';
-import { type ListenFixture, startListen } from './harness/listen.js';
+import { type ListenFixture, run, startListen } from './harness/listen.js';
 
 // Everything an SSH client may ask for besides exec is refused and logged.
 describe('non-exec requests through listen', () => {

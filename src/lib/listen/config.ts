@@ -9,7 +9,10 @@ export interface ListenConfig {
   fallbackAuditLog: string;
   /** Open connections, authenticated or not, above which new ones are closed at once. */
   maxConnections: number;
-  /** Connections from one source that have not authenticated yet (sshd: MaxStartups). */
+  /**
+   * Connections from one source that have not authenticated yet (sshd: PerSourceMaxStartups).
+   * Clients behind one NAT address share it, so it is well above one host's needs.
+   */
   maxUnauthenticatedPerSource: number;
   /** Time a connection has to authenticate (sshd: LoginGraceTime). */
   authTimeoutMs: number;
@@ -29,7 +32,7 @@ export const LISTEN_DEFAULTS = {
   address: '127.0.0.1',
   hostKeyFile: '/var/lib/borg-gate/listen_host_ed25519_key',
   maxConnections: 100,
-  maxUnauthenticatedPerSource: 10,
+  maxUnauthenticatedPerSource: 30,
   authTimeoutMs: 30_000,
   maxAuthTries: 6,
   maxSessionsPerConnection: 10,

@@ -100,7 +100,7 @@ export function handleConnection(client: Connection, info: ClientInfo, server: S
       return;
     }
     const reason = timedOut ? 'auth-timeout' : state.failures > 0 ? 'auth-failed' : 'no-auth';
-    const blocked = reason === 'no-auth' ? false : !limits.recordFailure(clientIp, Date.now());
+    const blocked = reason === 'no-auth' ? false : limits.recordFailure(clientIp, Date.now());
     log.warn(
       {
         event: 'connection_refused',

@@ -49,7 +49,7 @@ export class ConnectionLimits {
     }
   }
 
-  /** Records a connection that ended without logging in; returns false once the source is blocked. */
+  /** Records a connection that ended without logging in; returns true when its source is now blocked. */
   recordFailure(address: string, now: number): boolean {
     const source = sourceKey(address);
     let bucket = this.failures.get(source);
@@ -58,7 +58,8 @@ export class ConnectionLimits {
       bucket = new TokenBucket(this.config.authFailureBurst, this.config.authFailureRefillMs, now);
       this.failures.set(source, bucket);
     }
-    return bucket.take(now);
+    bucket.take(now);
+    return !bucket.hasTokens(now);
   }
 
   get openConnections(): number {

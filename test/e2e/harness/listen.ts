@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -10,7 +10,7 @@ import {
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import { type BorgOptions, type BorgResult, GATE, readJsonLines, run, sshOptions } from './gate.js';
+import { type BorgOptions, type BorgResult, GATE, readJsonLines, sshOptions } from './gate.js';
 import { removeDir } from './sshd.js';
 
 /** A `borg-gate listen` process on 127.0.0.1 with its policy, audit log and keys in a temp dir. */
@@ -208,4 +208,28 @@ function runBorg(
     ...options.env,
   };
   return run('borg', args, { env, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 });
+}
+
+/**
+ * Runs a client program like gate.ts's run, but tolerates the program closing its stdin early:
+ * a refused ssh exits before it reads, and that write must not fail the test run.
+ */
+export function run(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string },
+): Promise<BorgResult> {
+  return new Promise((resolvePromise) => {
+    const child = execFile(
+      file,
+      args,
+      { env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, cwd: options.cwd },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(options.input ?? '');
+  });
 }
