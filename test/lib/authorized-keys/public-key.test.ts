@@ -162,12 +162,15 @@ describe('parsePublicKey rejections', () => {
   });
 
   it('non-canonical padding bits rejected', () => {
-    // The last base64 digit carries 2 bits that decoding drops; setting them makes a second spelling.
-    const base64 = ed()[1];
-    const last = base64.at(-2)!;
+    // A 104-byte nistp256 blob ends in "X=": the digit X carries 2 bits that decoding drops,
+    // so setting them spells the same key a second way.
+    const base64 = keys.ecdsa256!.split(' ')[1]!;
+    expect(base64.endsWith('=') && !base64.endsWith('==')).toBe(true);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-    const tweaked = `${base64.slice(0, -2)}${alphabet[alphabet.indexOf(last) + 1]}=`;
-    expect(() => parsePublicKey(`ssh-ed25519 ${tweaked}`)).toThrow(/padding bits/);
+    const digit = alphabet.indexOf(base64.at(-2)!);
+    const tweaked = `${base64.slice(0, -2)}${alphabet[digit | 1]}=`;
+    expect(Buffer.from(tweaked, 'base64').equals(Buffer.from(base64, 'base64'))).toBe(true);
+    expect(() => parsePublicKey(`ecdsa-sha2-nistp256 ${tweaked}`)).toThrow(/padding bits/);
   });
 
   it('RSA leading zero rejected', () => {
