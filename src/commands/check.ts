@@ -1,7 +1,11 @@
 import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { type AuditLog, openAuditLog } from '../lib/audit-log/writer.js';
-import { createProgressReporter, type ProgressReporter } from '../lib/check/progress.js';
+import {
+  createProgressReporter,
+  type ProgressReporter,
+  type TextStream,
+} from '../lib/check/progress.js';
 import { CheckRunLockedError, type CheckRunSummary, runChecks } from '../lib/check/runner.js';
 import { CheckStateError } from '../lib/check/state.js';
 import { type CheckKind, type CheckTarget, resolveCheckTargets } from '../lib/check/targets.js';
@@ -20,7 +24,7 @@ export interface CheckArgs {
 /** What the command reads from its surroundings; tests pass a fixed clock and a plain stream. */
 export interface CheckIo {
   now: () => Date;
-  stderr: NodeJS.WriteStream;
+  stderr: TextStream;
 }
 
 /** Exit code when the run could not start: invalid policy, unreadable state, another run active. */
@@ -155,11 +159,7 @@ async function openAuditSafely(
   }
 }
 
-function printSummary(
-  summary: CheckRunSummary,
-  progress: ProgressReporter,
-  stderr: NodeJS.WriteStream,
-) {
+function printSummary(summary: CheckRunSummary, progress: ProgressReporter, stderr: TextStream) {
   if (!progress.live) {
     return;
   }

@@ -10,9 +10,16 @@ export interface ProgressReporter {
   finish(line: string): void;
 }
 
+/** The part of a terminal stream the reporter uses; tests pass a plain object. */
+export interface TextStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
 const REFRESH_MS = 1000;
 
-export function createProgressReporter(stream: NodeJS.WriteStream): ProgressReporter {
+export function createProgressReporter(stream: TextStream): ProgressReporter {
   return stream.isTTY === true ? new TerminalProgress(stream) : quietProgress;
 }
 
@@ -30,7 +37,7 @@ class TerminalProgress implements ProgressReporter {
   private started = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly stream: NodeJS.WriteStream) {}
+  constructor(private readonly stream: TextStream) {}
 
   start(label: string): void {
     this.label = label;

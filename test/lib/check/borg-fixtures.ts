@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
+import { stringify as stringifyYaml } from 'yaml';
 
 const run = promisify(execFile);
 
@@ -207,4 +208,62 @@ export async function readAlerts(log: string): Promise<RecordedAlert[]> {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as RecordedAlert);
+}
+
+/**
+ * Writes a policy whose audit log and state live in `dir`, with the given `checks`
+ * section and one client that owns `clientRepositories`.
+ */
+export async function writeCheckPolicy(
+  dir: string,
+  checks: Record<string, unknown>,
+  clientRepositories: string[] = [],
+): Promise<string> {
+  const file = join(dir, 'policy.yaml');
+  const policy = {
+    version: 1,
+    audit_log: join(dir, 'audit.log'),
+    state_dir: join(dir, 'state'),
+    checks,
+    clients: [
+      {
+        id: 'client-a',
+        keys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixture client-a'],
+        repositories: clientRepositories,
+      },
+    ],
+  };
+  await writeFile(file, stringifyYaml(policy), { mode: 0o644 });
+  return file;
+}
+
+/** Collects what the check command writes to stderr; `isTTY` false keeps progress off. */
+export function captureStderr(): {
+  stream: { write(text: string): boolean; isTTY: false };
+  text(): string;
+} {
+  const chunks: string[] = [];
+  return {
+    stream: {
+      isTTY: false,
+      write(text: string) {
+        chunks.push(text);
+        return true;
+      },
+    },
+    text: () => chunks.join(''),
+  };
+}
+
+/** Reads the audit log's `check` records. */
+export async function readCheckAuditRecords(dir: string): Promise<Record<string, unknown>[]> {
+  const file = join(dir, 'audit.log');
+  if (!existsSync(file)) {
+    return [];
+  }
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((record) => record.event === 'check');
 }
