@@ -26,7 +26,10 @@ export async function readWriteActivity(logPath: string): Promise<WriteActivity>
   return { lastWrite, firstRecord };
 }
 
-function noteWrite(lastWrite: Map<string, Date>, record: Record<string, unknown> | undefined): void {
+function noteWrite(
+  lastWrite: Map<string, Date>,
+  record: Record<string, unknown> | undefined,
+): void {
   const rpc = record?.rpc as { commit?: unknown } | undefined;
   const clientId = record?.client_id;
   const time = recordTime(record);

@@ -60,22 +60,33 @@ export interface DoctorContext {
 
 /** Reads the policy, repositories, logs, state files and sshd settings. Throws PolicyError. */
 export async function gatherContext(options: DoctorOptions): Promise<DoctorContext> {
-  const { policy, info: policyInfo } = await readPolicyFile(options.policyFile);
+  // Child processes start first and run while this process parses the policy and reads files.
+  const external = Promise.all([
+    attempt(() => readSshdSettings(options.sshd, options.sshdConfig, options.user)),
+    attempt(() => lookupUid(options.user)),
+    findPassphraseExposures(options.systemdDir),
+  ]);
+  const { policy, info: policyInfo } = await readPolicyFile(options.policyFile).catch(
+    async (error: unknown) => {
+      await external;
+      throw error;
+    },
+  );
   const now = options.now;
   const stateDir = options.stateDir ?? policy.state_dir;
   const checkStateFile = policy.checks?.state_file ?? join(stateDir, 'check-state.json');
   const doctorStateFile = join(stateDir, DOCTOR_STATE_FILE);
   const clients = activeClients(policy, now);
-  const [repositories, activity, checkState, doctorState, sshd, exposures, userUid] =
-    await Promise.all([
-      readRepositories(repositoryPaths(policy)),
-      attempt(() => readWriteActivity(policy.audit_log)),
-      attempt(() => readCheckState(checkStateFile)),
-      attempt(() => readDoctorState(doctorStateFile)),
-      attempt(() => readSshdSettings(options.sshd, options.sshdConfig, options.user)),
-      findPassphraseExposures(options.systemdDir),
-      attempt(() => lookupUid(options.user)),
-    ]);
+  const files = Promise.all([
+    attempt(() => readWriteActivity(policy.audit_log)),
+    attempt(() => readCheckState(checkStateFile)),
+    attempt(() => readDoctorState(doctorStateFile)),
+  ]);
+  const repositories = readRepositories(repositoryPaths(policy));
+  const [[sshd, userUid, exposures], [activity, checkState, doctorState]] = await Promise.all([
+    external,
+    files,
+  ]);
   const authorizedKeys = await locateAuthorizedKeys(options, sshd.ok ? sshd.value : undefined);
   return {
     options,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { gateClientOf, parseAuthorizedKeys } from '../../../src/lib/doctor/authorized-keys-lines.js';
+import {
+  gateClientOf,
+  parseAuthorizedKeys,
+} from '../../../src/lib/doctor/authorized-keys-lines.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHmP0qKkMwZbXtkqJxWpJ9b1qf4Wm0b8RrVx2V5b1yHf host';
 

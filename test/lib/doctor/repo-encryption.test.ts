@@ -25,8 +25,8 @@ describe('detectEncryption', () => {
     ['authenticated', true],
   ])('borg init -e %s', async (encryption, configHasKey) => {
     const repository = fixture.init(`init-${encryption}`, encryption);
-    expect(await detectEncryption(repository)).toBe(encryption);
-    const info = await readRepository(repository);
+    expect(detectEncryption(repository)).toBe(encryption);
+    const info = readRepository(repository);
     expect(info.readable).toBe(true);
     // The config alone cannot separate keyfile from none: neither stores a key there.
     expect(info.readable && info.config.key !== undefined).toBe(configHasKey);
@@ -49,33 +49,33 @@ describe('detectEncryption', () => {
     }
     execFileSync('borg', ['delete', `${repository}::one`], { env, stdio: 'pipe' });
     execFileSync('borg', ['compact', repository], { env, stdio: 'pipe' });
-    expect(await detectEncryption(repository)).toBe('none');
+    expect(detectEncryption(repository)).toBe('none');
   });
 
   it('returns undefined without segments', async () => {
     const empty = join(fixture.dir, 'empty');
     mkdirSync(join(empty, 'data', '0'), { recursive: true });
-    expect(await detectEncryption(empty)).toBeUndefined();
+    expect(detectEncryption(empty)).toBeUndefined();
   });
 
   it('returns undefined for a non-segment file', async () => {
     const fake = join(fixture.dir, 'fake');
     mkdirSync(join(fake, 'data', '0'), { recursive: true });
     writeFileSync(join(fake, 'data', '0', '1'), 'not a borg segment');
-    expect(await detectEncryption(fake)).toBeUndefined();
+    expect(detectEncryption(fake)).toBeUndefined();
   });
 });
 
 describe('readRepository', () => {
   it('reports a missing repository', async () => {
-    const info = await readRepository(join(fixture.dir, 'absent'));
+    const info = readRepository(join(fixture.dir, 'absent'));
     expect(info.readable).toBe(false);
     expect(!info.readable && info.error).toContain('no config file');
   });
 
   it('reads append_only from borg init --append-only', async () => {
     const repository = fixture.init('append', 'repokey', { appendOnly: true });
-    const info = await readRepository(repository);
+    const info = readRepository(repository);
     expect(info.readable && info.config.appendOnly).toBe(true);
   });
 

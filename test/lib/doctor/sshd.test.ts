@@ -1,6 +1,10 @@
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSshdSettings, readSshdSettings, SshdConfigError } from '../../../src/lib/doctor/sshd.js';
+import {
+  parseSshdSettings,
+  readSshdSettings,
+  SshdConfigError,
+} from '../../../src/lib/doctor/sshd.js';
 import { createFixture, type DoctorFixture } from './fixtures.js';
 
 let fixture: DoctorFixture;
@@ -13,7 +17,9 @@ afterAll(() => fixture.remove());
 
 describe('parseSshdSettings', () => {
   it('lowercases keywords and joins repeats', () => {
-    const settings = parseSshdSettings('PermitTTY no\nlistenaddress 0.0.0.0:22\nlistenaddress [::]:22\n');
+    const settings = parseSshdSettings(
+      'PermitTTY no\nlistenaddress 0.0.0.0:22\nlistenaddress [::]:22\n',
+    );
     expect(settings.get('permittty')).toBe('no');
     expect(settings.get('listenaddress')).toBe('0.0.0.0:22 [::]:22');
   });

@@ -54,7 +54,9 @@ function findParentGrants(context: DoctorContext): Finding[] {
   for (const { client, grants } of context.clients) {
     for (const grant of grants) {
       if (grant.kind === 'path' && grant.path !== '/') {
-        pathOwners.set(grant.path, [...(pathOwners.get(grant.path) ?? []), client.id]);
+        const owners = pathOwners.get(grant.path) ?? [];
+        owners.push(client.id);
+        pathOwners.set(grant.path, owners);
       }
     }
   }

@@ -75,12 +75,8 @@ function findSharedBorgKeys(context: DoctorContext): Finding[] {
     if (!info.readable) {
       continue;
     }
-    if (info.config.key !== undefined) {
-      byKey.set(info.config.key, [...(byKey.get(info.config.key) ?? []), info.path]);
-    }
-    if (info.config.id !== undefined) {
-      byId.set(info.config.id, [...(byId.get(info.config.id) ?? []), info.path]);
-    }
+    addTo(byKey, info.config.key, info.path);
+    addTo(byId, info.config.id, info.path);
   }
   const findings: Finding[] = [];
   const reported = new Set<string>();
@@ -105,4 +101,16 @@ function findSharedBorgKeys(context: DoctorContext): Finding[] {
     }
   }
   return findings;
+}
+
+function addTo(groups: Map<string, string[]>, value: string | undefined, path: string): void {
+  if (value === undefined) {
+    return;
+  }
+  const paths = groups.get(value);
+  if (paths === undefined) {
+    groups.set(value, [path]);
+  } else {
+    paths.push(path);
+  }
 }
