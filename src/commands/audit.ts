@@ -1,10 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import {
-  addFileOption,
-  addFilterOptions,
-  type FileArgs,
-  type FilterArgs,
-} from './audit/options.js';
+import type { VerifyArgs } from './audit/handlers.js';
+import { addFileOption, addFilterOptions, type FilterArgs } from './audit/options.js';
 import { runAuditHandler } from './audit/run.js';
 import type { TailArgs } from './audit/tail.js';
 
@@ -55,8 +51,16 @@ const verifyCommand: CommandModule = {
   command: 'verify',
   describe: 'Check the hash chain of the log and its rotated copies; exit 1 on any problem',
   builder: (yargs) =>
-    addFileOption(yargs).option('json', { type: 'boolean', describe: 'Print the result as JSON' }),
-  handler: (args) => runAuditHandler(async () => (await handlers()).handleVerify(args as FileArgs)),
+    addFileOption(yargs)
+      .option('anchor', {
+        type: 'string',
+        array: true,
+        describe:
+          'Hash of a record, stored earlier away from this host; fail unless the chain still contains it',
+      })
+      .option('json', { type: 'boolean', describe: 'Print the result as JSON' }),
+  handler: (args) =>
+    runAuditHandler(async () => (await handlers()).handleVerify(args as VerifyArgs)),
 };
 
 const schemaCommand: CommandModule = {

@@ -200,6 +200,18 @@ describe('borg-gate audit', () => {
     expect(result.stdout).toContain(`${logPath}.1:3: hash_mismatch:`);
   });
 
+  it('verify checks an anchor', () => {
+    const logPath = sampleLog();
+    const anchor = JSON.parse(readFileSync(`${logPath}.1`, 'utf8').split('\n')[0]!).hash;
+
+    const present = runCli(['verify', '--file', logPath, '--anchor', anchor]);
+    const absent = runCli(['verify', '--file', logPath, '--anchor', 'f'.repeat(64)]);
+
+    expect(present.code).toBe(0);
+    expect(absent.code).toBe(1);
+    expect(absent.stdout).toContain(`${logPath}: anchor_missing:`);
+  });
+
   it('query prints JSON lines', () => {
     const result = runCli([
       '--file',

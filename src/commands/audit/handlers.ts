@@ -31,16 +31,22 @@ export async function handleSummary(args: FilterArgs): Promise<number> {
   return 0;
 }
 
+export interface VerifyArgs extends FileArgs {
+  anchor?: string[];
+  json?: boolean;
+}
+
 /** Checks the hash chain; exits 1 when a problem was found. */
-export async function handleVerify(args: FileArgs & { json?: boolean }): Promise<number> {
+export async function handleVerify(args: VerifyArgs): Promise<number> {
   const logPath = await resolveLogPath(args);
-  const result = await verifyAuditLog(logPath);
+  const result = await verifyAuditLog(logPath, { anchors: args.anchor });
   const output = new LineOutput();
   if (args.json) {
     await output.write(JSON.stringify(result));
   } else {
     for (const problem of result.problems) {
-      await output.write(`${problem.file}:${problem.line}: ${problem.kind}: ${problem.message}`);
+      const where = problem.line > 0 ? `${problem.file}:${problem.line}` : problem.file;
+      await output.write(`${where}: ${problem.kind}: ${problem.message}`);
     }
     await output.write(verifySummaryLine(result));
   }

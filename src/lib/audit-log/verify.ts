@@ -9,11 +9,12 @@ export type VerifyProblemKind =
   | 'schema'
   | 'hash_mismatch'
   | 'broken_link'
-  | 'head_mismatch';
+  | 'head_mismatch'
+  | 'anchor_missing';
 
 export interface VerifyProblem {
   file: string;
-  /** Line number from 1; the head file is reported as line 1. */
+  /** Line number from 1; the head file is line 1, and 0 means no single line. */
   line: number;
   kind: VerifyProblemKind;
   message: string;
@@ -33,6 +34,14 @@ export interface VerifyResult {
   startsMidChain: boolean;
 }
 
+export interface VerifyOptions {
+  /**
+   * Record hashes stored earlier outside the host (for example an earlier `lastHash`).
+   * Each must still be in the chain, so a rewrite of the log before it is detected.
+   */
+  anchors?: string[];
+}
+
 const MAX_REPORTED_PROBLEMS = 100;
 
 interface Position {
@@ -47,12 +56,15 @@ interface Position {
  * NOTE: anyone who can write the log can recompute the whole chain. Verification proves
  * integrity only relative to a `lastHash` stored somewhere the writer can not change.
  */
-export async function verifyAuditLog(logPath: string): Promise<VerifyResult> {
+export async function verifyAuditLog(
+  logPath: string,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   const files = listLogFiles(logPath);
   // Read before the scan: the record it names was written before it, so the scan meets it
   // even while other processes keep appending.
   const head = readHead(logPath);
-  const state = new ChainState(head);
+  const state = new ChainState(head, options.anchors ?? []);
   for (const file of files) {
     for await (const batch of readLogLineBatches(file)) {
       for (const line of batch) {
@@ -61,6 +73,7 @@ export async function verifyAuditLog(logPath: string): Promise<VerifyResult> {
     }
   }
   state.checkHead(logPath);
+  state.checkAnchors(logPath);
   return state.result(files);
 }
 
@@ -74,7 +87,14 @@ class ChainState {
   private lastHash: string | undefined;
   private headFound = false;
 
-  constructor(private readonly head: string | undefined) {}
+  private missingAnchors: Set<string>;
+
+  constructor(
+    private readonly head: string | undefined,
+    anchors: string[],
+  ) {
+    this.missingAnchors = new Set(anchors.map((anchor) => anchor.toLowerCase()));
+  }
 
   check(file: string, line: number, text: string, complete: boolean): void {
     if (!complete) {
@@ -106,6 +126,7 @@ class ChainState {
       this.expected = record.hash;
       this.lastHash = record.hash;
       this.headFound ||= record.hash === this.head;
+      this.missingAnchors.delete(record.hash);
     }
     this.previous = { file, line };
   }
@@ -152,6 +173,19 @@ class ChainState {
       'head_mismatch',
       `names hash ${this.head}, which no record has: records were removed from the end of the log`,
     );
+  }
+
+  /** Reports anchors that no record has: the chain was rewritten, or that file rotated away. */
+  checkAnchors(logPath: string): void {
+    for (const anchor of this.missingAnchors) {
+      this.report(
+        logPath,
+        0,
+        'anchor_missing',
+        `no record has the anchor hash ${anchor}: the log was rewritten, or the file with ` +
+          'that record was rotated away',
+      );
+    }
   }
 
   private report(file: string, line: number, kind: VerifyProblemKind, message: string): void {

@@ -241,6 +241,33 @@ describe('verifyAuditLog', () => {
     expect((error as AuditLogError).message).toMatch(/audit\.log\.1.*EISDIR/);
   });
 
+  it('accepts a present anchor', async () => {
+    const logPath = await writeLog(3);
+    const anchor = JSON.parse(readLines(logPath)[1]!).hash;
+    await writeLog(2, logPath);
+
+    const result = await verifyAuditLog(logPath, { anchors: [anchor] });
+
+    expect(result.ok).toBe(true);
+  });
+
+  it('detects a rewritten chain by anchor', async () => {
+    const logPath = await writeLog(3);
+    const anchor = JSON.parse(readLines(logPath)[2]!).hash;
+    // Rewriting every record with fresh hashes passes the chain checks on its own.
+    const rewritten = join(freshDir(), 'audit.log');
+    await writeLog(3, rewritten);
+    writeFileSync(logPath, readFileSync(rewritten));
+    writeFileSync(`${logPath}.head`, readFileSync(`${rewritten}.head`));
+
+    const plain = await verifyAuditLog(logPath);
+    const anchored = await verifyAuditLog(logPath, { anchors: [anchor] });
+
+    expect(plain.ok).toBe(true);
+    expect(anchored.ok).toBe(false);
+    expect(anchored.problems[0]).toMatchObject({ file: logPath, line: 0, kind: 'anchor_missing' });
+  });
+
   it('rejects a missing log', async () => {
     const logPath = join(freshDir(), 'audit.log');
 
