@@ -71,6 +71,10 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
   if (grant.mode === 'read-only' && handshake.open.create) {
     throw refusal('read-only', `open with create=true for ${grant.path}`);
   }
+  // An exclusive lock blocks every backup of the repository; read-only keys need it only for check.
+  if (grant.mode === 'read-only' && handshake.open.exclusive && !granted.client.allow_check) {
+    throw refusal('read-only', `exclusive open without allow_check for ${grant.path}`);
+  }
   const real = realpathOrUndefined(grant.path);
   // A grant path that became a symlink would let borg serve a directory the policy never named.
   if (real !== undefined && real !== grant.path) {
