@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { hasCurrentCache, sourceDigest, writePolicyCache } from './cache.js';
 import { findDuplicates } from './cross-checks.js';
 import { formatKeyPath, PolicyError } from './errors.js';
@@ -43,13 +43,7 @@ function refreshCache(file: string, source: PolicySource, policy: Policy): void 
 
 /** Parses and validates policy text; `file` is used in error messages only. */
 export function parsePolicy(file: string, source: string): Policy {
-  let document: unknown;
-  try {
-    // maxAliasCount blocks alias bombs; uniqueKeys rejects a key given twice.
-    document = parseYaml(source, { maxAliasCount: 100, uniqueKeys: true, prettyErrors: true });
-  } catch (error) {
-    throw new PolicyError(file, `invalid YAML: ${(error as Error).message}`, { cause: error });
-  }
+  const document = parseYamlDocument(file, source);
   const result = policySchema.safeParse(document ?? {});
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -62,4 +56,28 @@ export function parsePolicy(file: string, source: string): Policy {
     throw new PolicyError(file, duplicate);
   }
   return result.data;
+}
+
+/**
+ * Parses YAML text to plain values. Warnings count as errors: an unknown tag would otherwise
+ * turn silently into a plain string, and yaml would print the line to stderr, which `serve`
+ * shares with the SSH client.
+ */
+function parseYamlDocument(file: string, source: string): unknown {
+  try {
+    // uniqueKeys rejects a key given twice; logLevel 'error' keeps yaml from writing to stderr.
+    const parsed = parseDocument(source, {
+      uniqueKeys: true,
+      prettyErrors: true,
+      logLevel: 'error',
+    });
+    const problem = parsed.errors[0] ?? parsed.warnings[0];
+    if (problem !== undefined) {
+      throw problem;
+    }
+    // maxAliasCount blocks alias bombs.
+    return parsed.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new PolicyError(file, `invalid YAML: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -19,7 +19,8 @@ export async function readPolicySource(file: string): Promise<PolicySource> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     // O_NOFOLLOW: a symlink planted in place of the policy could point at attacker-controlled text.
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO at the policy path would otherwise block every connection in open().
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     throw new PolicyError(file, describeOpenError(error), { cause: error });
   }

@@ -14,11 +14,20 @@ export function parseExpiry(value: string | Date): Date | undefined {
   const isoLike = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(
     value,
   );
-  if (!dateOnly && !isoLike) {
+  if ((!dateOnly && !isoLike) || !isCalendarDate(value.slice(0, 10))) {
     return undefined;
   }
   const parsed = new Date(dateOnly ? `${value}T00:00:00Z` : value);
   return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
+
+/** Returns true when `YYYY-MM-DD` names a real day; Date would roll 2027-02-30 over to March. */
+function isCalendarDate(text: string): boolean {
+  const [year, month, day] = text.split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+  );
 }
 
 /** Parses an address or CIDR range; a bare address becomes a single-host range. */
