@@ -70,7 +70,7 @@ describe('per-repository modes', () => {
   ])('%s of own repository works', async (_name, path) => {
     const list = await gate.borg('host', ['list', '--short', gate.url(path())]);
     // The client warns that the location moved (a client-side check); the gate adds nothing.
-    expect(list.stderr).not.toContain('borg-gate');
+    expect(list.stderr).not.toContain('borg-gate: ');
     expect(list.code).toBe(0);
     const start = gate.auditRecords().filter((record) => record.event === 'session_start').at(-1);
     expect(start?.repository).toBe(own);
