@@ -27,7 +27,7 @@ import type { ParsedCommand } from '../lib/ssh-command/types.js';
 export interface ServeOptions {
   clientId: string;
   policyFile: string;
-  /** Where to record a session when the policy (and so its audit_log) cannot be loaded. */
+  /** Audit log for sessions whose policy, and so its audit_log setting, cannot be loaded. */
   fallbackAuditLog: string;
   /** Connection facts from an embedded SSH server; read from sshd's environment when absent. */
   facts?: ConnectionFacts;
@@ -158,7 +158,7 @@ export function escapeDetail(detail: string): string {
 }
 
 /**
- * Tells the client why the session was refused. A borg client gets the message as an error
+ * Sends the client the reason for a refusal. A borg client gets the message as an error
  * reply inside its own protocol, because a stderr line before exit is often lost; anything else
  * gets one stderr line. stdout carries nothing but borg protocol data.
  */

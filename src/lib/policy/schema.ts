@@ -20,7 +20,7 @@ const absolutePath = z.string().superRefine((value, ctx) => {
     });
     return;
   }
-  // A `..` segment would make the policy say one directory and borg enforce another.
+  // A `..` segment would make the policy name one directory and borg enforce another.
   if (value.split('/').includes('..')) {
     ctx.addIssue({
       code: 'custom',

@@ -121,7 +121,7 @@ function connectSessionStreams(child: ChildProcess, options: SpawnBorgOptions): 
   if (options.stdio === 'inherit') {
     if (child.stdin !== null) {
       child.stdin.on('error', () => {
-        // borg exited while the client was still sending; its exit code tells the story.
+        // borg exited while the client was still sending; its exit code reports why.
       });
       streams.stdin.pipe(child.stdin);
     }

@@ -2,14 +2,14 @@ import type { Readable, Writable } from 'node:stream';
 import { encodeErrorReply } from '../rpc/replies.js';
 import { REFUSAL_EXCEPTION_CLASS } from './refusals.js';
 
-/** Longest time the gate waits for a refused client to hang up. */
+/** Maximum time the gate waits for a refused client to hang up. */
 const HANG_UP_TIMEOUT_MS = 10_000;
 
 /** Bytes a refused client may still send before the gate stops listening. */
 const MAX_DRAIN_BYTES = 1024 * 1024;
 
 /**
- * Answers the client's `open` with a refusal after the gate already answered `negotiate`, then
+ * Replies to the client's `open` with a refusal after the gate already replied to `negotiate`, then
  * waits for the client to hang up. A borg client closes the connection after a failed `open`
  * without sending more calls, so later input is read and dropped, up to a limit.
  */

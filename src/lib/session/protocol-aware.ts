@@ -18,7 +18,7 @@ import { type GrantedSession, sessionFields } from './run.js';
 const BORG_EXIT_GRACE_MS = 30_000;
 
 /**
- * Runs a borg 1.x session: answers `negotiate`, reads `open`, resolves the requested path with
+^ * Runs a borg 1.x session: replies to `negotiate`, reads `open`, resolves the requested path with
  * borg's rules, picks the one policy grant for it, then starts `borg serve` restricted to that
  * grant and replays both messages. borg enforces the restriction again, so a difference between
  * the gate's path resolution and borg's can only refuse, never widen access.

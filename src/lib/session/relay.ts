@@ -32,7 +32,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
   const io = options.granted.session.io;
   const childIn = child.process.stdin!;
   childIn.on('error', () => {
-    // borg exited while the client was still sending; its exit code tells the story.
+    // borg exited while the client was still sending; its exit code reports why.
   });
   childIn.write(Buffer.concat([handshake.negotiateBytes, handshake.openBytes]));
   const stats = await relaySession({
