@@ -94,7 +94,8 @@ export async function runCheckCommand(args: CheckArgs, io: CheckIo): Promise<num
       targets,
       kinds: selectKinds(args),
       dueOnly: args.due === true,
-      explicit: args.repository !== undefined,
+      // Only `--verify-data --repository R` names a check that cannot run; report it as refused.
+      explicit: args.repository !== undefined && args.verifyData === true,
       stateFile,
       borgBinary,
       baseDir: join(dirname(stateFile), 'borg'),
