@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
+import { writeFileAtomic } from '../authorized-keys/safe-write.js';
 
 /** When doctor first saw each SSH key and each repository's borg key, so key age survives restarts. */
 export const doctorStateSchema = z.strictObject({
@@ -50,10 +50,11 @@ export async function readDoctorState(file: string): Promise<DoctorState> {
   }
 }
 
-/** Replaces the state file atomically with mode 0600. */
+/** Replaces the state file atomically with mode 0600; a symlink at `file` is rejected, not followed. */
 export async function writeDoctorState(file: string, state: DoctorState): Promise<void> {
   try {
-    await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    const text = `${JSON.stringify(state, null, 2)}\n`;
+    await writeFileAtomic(file, Buffer.from(text), 0o600, undefined);
   } catch (error) {
     throw new DoctorStateError(`doctor state ${file}: cannot write: ${(error as Error).message}`, {
       cause: error,
