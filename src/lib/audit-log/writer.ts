@@ -1,4 +1,5 @@
 import {
+  accessSync,
   closeSync,
   fdatasyncSync,
   constants as fs,
@@ -79,14 +80,16 @@ function checkDirectory(file: string): void {
     if (!statSync(directory).isDirectory()) {
       throw new AuditLogError(file, `${directory} is not a directory`);
     }
+    // The lock and the head file are created next to the log, so appends need this.
+    accessSync(directory, fs.W_OK);
   } catch (error) {
     if (error instanceof AuditLogError) {
       throw error;
     }
     throw new AuditLogError(
       file,
-      `directory ${directory} is not accessible (${errorCode(error) ?? 'error'}): ` +
-        'create it, owned by the user that runs borg-gate, mode 0750',
+      `directory ${directory} is missing or not writable (${errorCode(error) ?? 'error'}): ` +
+        'create it, owned by the user that runs borg-gate, mode 2750',
       { cause: error },
     );
   }

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
+  chmodSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -226,6 +227,26 @@ describe('openAuditLog', () => {
     expect(error).toBeInstanceOf(AuditLogError);
     expect((error as AuditLogError).message).toMatch(message);
     expect((error as AuditLogError).file).toBe(path);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('fails closed for an unwritable directory', async () => {
+    // Run as nobody: root may write anywhere, the backup account may not.
+    const dir = freshDir();
+    chmodSync(root, 0o755);
+    chmodSync(dir, 0o755);
+    const script = await bundleFixture('open-log', dir);
+    const logPath = join(dir, 'audit.log');
+
+    const result = spawnSync(process.execPath, [script, logPath], {
+      uid: 65534,
+      gid: 65534,
+      encoding: 'utf8',
+    });
+
+    expect(result.status).toBe(3);
+    expect(result.stderr).toContain(
+      `audit log ${logPath}: directory ${dir} is missing or not writable (EACCES)`,
+    );
   });
 
   it('fails closed when the lock stays held', async () => {
