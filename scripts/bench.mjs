@@ -1,0 +1,96 @@
+// `npm run bench`: measures borg-gate against bare node and against a plain forced
+// `borg serve`, side by side in one run, and prints one table. See BENCHMARKS.md.
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseSize } from './bench/data.mjs';
+import { FIGURES } from './bench/figures.mjs';
+import { removeDir } from './bench/fixtures.mjs';
+import { renderReport, verdict } from './bench/report.mjs';
+import { snapshotBuild } from './bench/snapshot.mjs';
+
+const HELP = `Usage: node scripts/bench.mjs [options]
+
+  --only LIST       comma-separated figures: ${FIGURES.map((figure) => figure.id).join(', ')}
+  --runs N          start-up rounds (default 20)
+  --ssh-runs N      borg list rounds through ssh (default 10)
+  --data-runs N     create and extract rounds (default 1)
+  --size SIZE       data per create, powers of 1024: 1G, 256M (default 1G)
+  --gate FILE       borg-gate entry point, copied before the run (default dist/borg-gate.js)
+  --json FILE       also write the rows as JSON
+  --strict          exit 1 when a target is missed
+  --keep            keep the temp directories
+`;
+
+function readOptions() {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      runs: { type: 'string', default: '20' },
+      'ssh-runs': { type: 'string', default: '10' },
+      'data-runs': { type: 'string', default: '1' },
+      size: { type: 'string', default: '1G' },
+      gate: { type: 'string', default: 'dist/borg-gate.js' },
+      json: { type: 'string' },
+      strict: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const size = parseSize(values.size);
+  if (size === undefined) {
+    throw new Error(`invalid --size "${values.size}": use a whole number with K, M or G`);
+  }
+  return {
+    only: values.only?.split(',') ?? FIGURES.map((figure) => figure.id),
+    runs: positive('--runs', values.runs),
+    sshRuns: positive('--ssh-runs', values['ssh-runs']),
+    dataRuns: positive('--data-runs', values['data-runs']),
+    size,
+    gate: resolve(values.gate),
+    json: values.json,
+    strict: values.strict,
+    keep: values.keep,
+  };
+}
+
+function positive(name, text) {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`invalid ${name} "${text}": use a whole number of 1 or more`);
+  }
+  return value;
+}
+
+const options = readOptions();
+const unknown = options.only.filter((id) => !FIGURES.some((figure) => figure.id === id));
+if (unknown.length > 0) {
+  throw new Error(`unknown figure "${unknown.join(', ')}"; see --help`);
+}
+const snapshot = snapshotBuild(options.gate);
+const rows = [];
+try {
+  for (const figure of FIGURES.filter((entry) => options.only.includes(entry.id))) {
+    process.stderr.write(`measuring ${figure.describe} ...\n`);
+    rows.push(...(await figure.run({ ...options, gate: snapshot.entry })));
+  }
+} finally {
+  removeDir(snapshot.root);
+}
+const load = loadavg()
+  .map((value) => value.toFixed(2))
+  .join(' ');
+process.stdout.write(`${renderReport(rows)}\n`);
+// Other processes slow borg-gate and its baseline alike, but not always evenly.
+process.stdout.write(`load average at the end: ${load} on ${availableParallelism()} CPUs\n`);
+if (options.json !== undefined) {
+  writeFileSync(options.json, `${JSON.stringify(rows, null, 2)}\n`);
+}
+if (options.strict && rows.some((row) => verdict(row) === 'MISSED')) {
+  process.exitCode = 1;
+}

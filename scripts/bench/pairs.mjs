@@ -1,0 +1,21 @@
+// Paired sampling: each round runs baseline and subject back to back, in alternating order.
+import { summarisePairs } from './stats.mjs';
+
+/**
+ * Runs `rounds` rounds of `baseline()` and `subject()`, each returning one sample, and
+ * summarises the pairs. Odd rounds run the subject first, so neither side always runs warm.
+ */
+export async function measurePairs({ rounds, baseline, subject }) {
+  const baselineSamples = [];
+  const subjectSamples = [];
+  for (let round = 0; round < rounds; round += 1) {
+    if (round % 2 === 0) {
+      baselineSamples.push(await baseline(round));
+      subjectSamples.push(await subject(round));
+    } else {
+      subjectSamples.push(await subject(round));
+      baselineSamples.push(await baseline(round));
+    }
+  }
+  return summarisePairs(baselineSamples, subjectSamples);
+}
