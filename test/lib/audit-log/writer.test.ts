@@ -230,7 +230,7 @@ describe('openAuditLog', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)('fails closed for an unwritable directory', async () => {
-    // Run as nobody: root may write anywhere, the backup account may not.
+    // Runs as uid 65534 (nobody), because root may write anywhere and the backup account may not.
     const dir = freshDir();
     chmodSync(root, 0o755);
     chmodSync(dir, 0o755);

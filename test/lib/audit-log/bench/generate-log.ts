@@ -44,7 +44,7 @@ function nextLine(position: number): string {
   const record: Record<string, unknown> = {
     schema_version: 1,
     time: new Date(start + position * 1000).toISOString(),
-    event: refused ? 'session_refused' : isEnd ? 'session_end' : 'session_start',
+    event: eventOf(refused, isEnd),
     session_id: `s-${session}`,
     host: 'backup1',
     client_id: client,
@@ -71,4 +71,11 @@ function nextLine(position: number): string {
   record.hash = computeRecordHash(record);
   prev = record.hash as string;
   return `${JSON.stringify(record)}\n`;
+}
+
+function eventOf(refused: boolean, isEnd: boolean): string {
+  if (refused) {
+    return 'session_refused';
+  }
+  return isEnd ? 'session_end' : 'session_start';
 }
