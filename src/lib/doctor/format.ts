@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { escapeUntrusted } from '../audit-log/escape.js';
 import type { Report, Status } from './report.js';
 
 const LABEL: Record<Status, string> = {
@@ -19,7 +20,12 @@ export function formatReportTable(report: Report, width = 100): string {
   });
   for (const protection of report.protections) {
     if (protection.findings.length === 0) {
-      table.push([LABEL.implemented, protection.protection, protection.detail, '']);
+      table.push([
+        LABEL.implemented,
+        protection.protection,
+        escapeUntrusted(protection.detail),
+        '',
+      ]);
       continue;
     }
     for (const [index, item] of protection.findings.entries()) {

@@ -411,6 +411,7 @@ describe('ssh-hardening row', () => {
         gateLine('s1', fixture.key('s1'), fixture.policyFile),
         `command="/usr/local/bin/borg-gate serve --client s1" ${fixture.key('s2')}`,
         `restrict ${fixture.key('stranger')}`,
+        gateLine('s1', fixture.key('s1'), fixture.policyFile),
         '',
       ].join('\n'),
     );
@@ -437,6 +438,10 @@ describe('ssh-hardening row', () => {
     const text = details().join('\n');
     expect(text).toMatch(/without the restrict option: 2\b/);
     expect(text).toMatch(/not borg-gate serve: 3\b/);
+  });
+
+  it('flags a key repeated on a later line', () => {
+    expect(details().some((text) => text.includes('never uses: lines 4'))).toBe(true);
   });
 
   it('flags a key bound to another client', () => {

@@ -30,13 +30,22 @@ export function findAuthorizedKeysProblems(context: DoctorContext): Finding[] {
   const ungated: number[] = [];
   const mismatched: string[] = [];
   const unknown: number[] = [];
+  const firstLine = new Map<string, number>();
+  const repeated: number[] = [];
   for (const line of keys) {
+    const identity = `${line.keyType} ${line.base64}`;
+    // sshd uses the first line that matches a key, so a later line for it never applies.
+    if (firstLine.has(identity)) {
+      repeated.push(line.line);
+    } else {
+      firstLine.set(identity, line.line);
+    }
     if (!line.options.has('restrict')) {
       unrestricted.push(line.line);
     }
     const command = line.options.get('command');
     const client = typeof command === 'string' ? gateClientOf(command) : undefined;
-    const owner = owners.get(`${line.keyType} ${line.base64}`);
+    const owner = owners.get(identity);
     if (client === undefined) {
       ungated.push(line.line);
     } else if (owner === undefined) {
@@ -74,6 +83,16 @@ export function findAuthorizedKeysProblems(context: DoctorContext): Finding[] {
         {},
         `${file}: keys whose --client differs from the policy: ${listNames(mismatched)}.`,
         `Run \`borg-gate keys write --file ${file}\`.`,
+      ),
+    );
+  }
+  if (repeated.length > 0) {
+    findings.push(
+      finding(
+        'partial',
+        {},
+        `${file}: keys repeated on later lines, which sshd never uses: lines ${lines(repeated)}.`,
+        `Run \`borg-gate keys write --file ${file}\` so each key has one line.`,
       ),
     );
   }
