@@ -32,15 +32,22 @@ const renderCommand: CommandModule<object, KeysArgs> = {
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runRender(args)),
 };
 
-const writeCommand: CommandModule<object, KeysArgs & { owner?: string }> = {
+type WriteArgs = KeysArgs & { owner?: string; index?: string };
+
+const writeCommand: CommandModule<object, WriteArgs> = {
   command: 'write',
   describe: 'Replace the managed block in the authorized_keys file (atomic, keeps a .bak copy)',
   builder: (yargs) =>
-    withFile(withRenderOptions(yargs)).option('owner', {
-      type: 'string',
-      describe:
-        'User to own the file (default: the current owner, or the directory owner for a new file)',
-    }) as Argv<KeysArgs & { owner?: string }>,
+    withFile(withRenderOptions(yargs))
+      .option('owner', {
+        type: 'string',
+        describe:
+          'User to own the file (default: the current owner, or the directory owner for a new file)',
+      })
+      .option('index', {
+        type: 'string',
+        describe: 'Also write a lookup index here, for "keys lookup --index" with large policies',
+      }) as Argv<WriteArgs>,
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runWrite(args)),
 };
 

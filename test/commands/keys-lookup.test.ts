@@ -1,13 +1,15 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLookupArgv, runLookup } from '../../src/commands/keys/lookup.js';
+import { formatIndex, hashPolicySource } from '../../src/lib/authorized-keys/lookup-index.js';
 import { makeKeys } from '../lib/authorized-keys/fixtures.js';
 
 const { dir, keys } = makeKeys(4);
 const policyFile = join(dir, 'policy.yaml');
 const gatePath = '/usr/local/bin/borg-gate';
 const words = keys.map((key) => key.split(' ') as [string, string, string]);
+const wrapped = words[3]!;
 
 writeFileSync(
   policyFile,
@@ -22,8 +24,8 @@ clients:
     keys: ["${keys[2]}"]
   - id: wrapped
     keys:
-      - "${words[3][0]} ${words[3][1].slice(0, 30)}\\
-        ${words[3][1].slice(30)}"
+      - "${wrapped[0]} ${wrapped[1].slice(0, 30)}\\
+        ${wrapped[1].slice(30)}"
 `,
 );
 
@@ -98,6 +100,40 @@ describe('runLookup', () => {
         keyBase64: words[0]![1],
       }),
     ).rejects.toThrow(/version/);
+  });
+});
+
+describe('runLookup with index', () => {
+  const indexFile = join(dir, 'lookup.index');
+  const options = (index: number) => ({
+    policyFile,
+    gatePath,
+    indexFile,
+    requestUser: 'borg',
+    keyType: words[index]![0],
+    keyBase64: words[index]![1],
+  });
+
+  it('answers from a matching index', async () => {
+    const source = readFileSync(policyFile, 'utf8');
+    const fake = 'command="from-index",restrict';
+    writeFileSync(
+      indexFile,
+      formatIndex(hashPolicySource(source), { gatePath, policyFile }, [
+        { base64: words[0]![1], line: `${fake} ${keys[0]}` },
+      ]),
+    );
+    expect(await runLookup(options(0))).toBe(`${fake} ${keys[0]}`);
+    // The index is authoritative while it matches: a key missing from it gets no entry.
+    expect(await runLookup(options(3))).toBeUndefined();
+  });
+
+  it('falls back when policy changed', async () => {
+    writeFileSync(
+      indexFile,
+      formatIndex(hashPolicySource('other text'), { gatePath, policyFile }, []),
+    );
+    expect(await runLookup(options(0))).toMatch(/--client web1/);
   });
 });
 

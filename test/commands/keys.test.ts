@@ -78,6 +78,29 @@ describe('keys CLI', () => {
     expect(readFileSync(policyFile, 'utf8')).toBe(source);
   });
 
+  it('write index used by lookup', async () => {
+    const file = join(dir, 'authorized_keys');
+    const index = join(dir, 'lookup.index');
+    const gate = ['--gate-path', '/usr/local/bin/borg-gate'];
+    const written = await runGate([
+      'keys',
+      'write',
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--index',
+      index,
+      ...gate,
+    ]);
+    expect(written.code).toBe(0);
+    const [type, base64] = keys[0]!.split(' ');
+    const args = ['keys', 'lookup', '--policy', policyFile, ...gate, '--index', index];
+    const found = await runGate([...args, 'borg', type!, base64!]);
+    expect(found.stdout).toBe(`${readFileSync(file, 'utf8').split('\n')[2]}\n`);
+    expect(readFileSync(index, 'utf8')).toContain(`${base64} command=`);
+  });
+
   it('lookup through yargs keeps policy', async () => {
     const [type, base64] = keys[0]!.split(' ');
     const result = await runGate([

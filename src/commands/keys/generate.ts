@@ -1,9 +1,15 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { installBlock } from '../../lib/authorized-keys/install.js';
+import { formatIndex, hashPolicySource } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
 import { renderBlock } from '../../lib/authorized-keys/render.js';
-import { refuseSymlink } from '../../lib/authorized-keys/safe-write.js';
+import {
+  readCurrentFile,
+  refuseSymlink,
+  writeFileAtomic,
+} from '../../lib/authorized-keys/safe-write.js';
 import { loadPolicy } from '../../lib/policy/load.js';
 import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } from './shared.js';
 
@@ -16,15 +22,22 @@ export async function runRender(args: KeysArgs): Promise<number> {
 }
 
 /** `keys write`: installs the managed block into the authorized_keys file. */
-export async function runWrite(args: KeysArgs & { owner?: string }): Promise<number> {
+export async function runWrite(
+  args: KeysArgs & { owner?: string; index?: string },
+): Promise<number> {
   const target = authorizedKeysFileOf(args);
-  const { policy, file } = await loadPolicy(policyFileOf(args));
-  const rendered = renderBlock(policy, file, renderOptionsOf(args));
+  const { policy, file, source } = await loadPolicy(policyFileOf(args));
+  const options = renderOptionsOf(args);
+  const rendered = renderBlock(policy, file, options);
   const result = await installBlock(target, rendered.block, {
     blockName: args.block,
     owner: args.owner,
   });
-  const summary = `${rendered.entryCount} entries from ${file}`;
+  if (args.index !== undefined) {
+    const index = formatIndex(hashPolicySource(source), options, rendered.entries);
+    await writeIfChanged(resolve(args.index), index);
+  }
+  const summary = `${rendered.entries.length} entries from ${file}`;
   if (result.changed) {
     const backup =
       result.backupFile === undefined ? '' : `; previous file kept as ${result.backupFile}`;
@@ -60,4 +73,17 @@ export async function runCheck(args: KeysArgs): Promise<number> {
     `borg-gate: the managed block in ${target} differs from the policy; run "borg-gate keys write" to update it\n`,
   );
   return 1;
+}
+
+/** Writes the lookup index (root-owned, 0644 so the AuthorizedKeysCommandUser can read it). */
+async function writeIfChanged(file: string, text: string): Promise<void> {
+  const content = Buffer.from(text, 'utf8');
+  const current = await readCurrentFile(file);
+  if (current?.content.equals(content) && current.mode === 0o644) {
+    return;
+  }
+  await writeFileAtomic(file, content, 0o644, {
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+  });
 }

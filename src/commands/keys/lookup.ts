@@ -1,6 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { checkGateCommand, formatEntry } from '../../lib/authorized-keys/entry.js';
 import { buildRecord } from '../../lib/authorized-keys/key-records.js';
+import {
+  hashPolicySource,
+  readIndex,
+  searchIndex,
+} from '../../lib/authorized-keys/lookup-index.js';
 import { defaultGatePath } from '../../lib/authorized-keys/render.js';
 import { keyIdentity } from '../../lib/policy/cross-checks.js';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '../../lib/policy/load.js';
@@ -10,13 +16,16 @@ export interface LookupOptions {
   gatePath?: string;
   /** When set, lookups for any other user print nothing. */
   user?: string;
+  /** Lookup index written by `keys write --index`, used while it matches the policy text. */
+  indexFile?: string;
   requestUser: string;
   keyType: string;
   keyBase64: string;
 }
 
 /**
- * Parses `keys lookup [--policy FILE] [--gate-path PATH] [--user NAME] USER TYPE BASE64` by hand,
+ * Parses `keys lookup [--policy FILE] [--gate-path PATH] [--user NAME] [--index FILE] USER TYPE
+ * BASE64` by hand,
  * because sshd runs it on every authentication attempt and yargs costs more than the lookup.
  */
 export function parseLookupArgv(args: string[]): LookupOptions | string {
@@ -24,7 +33,7 @@ export function parseLookupArgv(args: string[]): LookupOptions | string {
   const positional: string[] = [];
   for (let index = 0; index < args.length; index += 1) {
     const word = args[index]!;
-    if (['--policy', '--gate-path', '--user'].includes(word)) {
+    if (['--policy', '--gate-path', '--user', '--index'].includes(word)) {
       const value = args[index + 1];
       if (value === undefined) {
         return `${word} needs a value`;
@@ -38,7 +47,7 @@ export function parseLookupArgv(args: string[]): LookupOptions | string {
     }
   }
   if (positional.length !== 3) {
-    return 'usage: borg-gate keys lookup [--policy FILE] [--gate-path PATH] [--user NAME] USER TYPE BASE64';
+    return 'usage: borg-gate keys lookup [--policy FILE] [--gate-path PATH] [--user NAME] [--index FILE] USER TYPE BASE64';
   }
   const [requestUser, keyType, keyBase64] = positional as [string, string, string];
   return {
@@ -46,6 +55,7 @@ export function parseLookupArgv(args: string[]): LookupOptions | string {
     policyFile: values.get('--policy') ?? DEFAULT_POLICY_FILE,
     gatePath: values.get('--gate-path'),
     user: values.get('--user'),
+    indexFile: values.get('--index'),
     requestUser,
     keyType,
     keyBase64,
@@ -63,17 +73,28 @@ export async function runLookup(
   if (options.user !== undefined && options.user !== options.requestUser) {
     return undefined;
   }
+  const command = {
+    gatePath: options.gatePath ?? defaultGatePath(),
+    policyFile: options.policyFile,
+  };
+  checkGateCommand(command);
+  const source = await readPolicyText(options.policyFile);
+  if (options.indexFile !== undefined) {
+    const index = await readIndex(options.indexFile);
+    const policyHash = hashPolicySource(source);
+    const found = searchIndex(index, policyHash, command, options.keyType, options.keyBase64);
+    if (found !== 'stale') {
+      return found;
+    }
+  }
   // Most offered keys are in no policy entry; a substring test skips the YAML parse for them.
   // Line continuations of double-quoted YAML strings are removed first, as the parser would.
   // NOTE: a key whose base64 is written with YAML escape sequences (\x2B) is not found here.
-  const source = await readFile(options.policyFile, 'utf8');
   const joined = source.includes('\\') ? source.replace(/\\\r?\n[ \t]*/g, '') : source;
   if (options.keyBase64.length < 16 || !joined.includes(options.keyBase64)) {
     return undefined;
   }
   const { policy, file } = await loadPolicy(options.policyFile);
-  const command = { gatePath: options.gatePath ?? defaultGatePath(), policyFile: file };
-  checkGateCommand(command);
   const identity = `${options.keyType} ${options.keyBase64}`;
   for (const [clientIndex, client] of policy.clients.entries()) {
     for (const [keyIndex, entry] of client.keys.entries()) {
@@ -104,5 +125,15 @@ export async function runLookupCommand(args: string[]): Promise<number> {
   } catch (error) {
     process.stderr.write(`borg-gate: keys lookup failed: ${(error as Error).message}\n`);
     return 1;
+  }
+}
+
+async function readPolicyText(file: string): Promise<string> {
+  // O_NOFOLLOW, as in the policy loader: a planted symlink must not supply the text.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
 }

@@ -3,6 +3,7 @@ import type { Policy } from '../policy/schema.js';
 import { checkGateCommand, formatEntry, type GateCommand } from './entry.js';
 import { AuthorizedKeysError } from './errors.js';
 import { collectKeyRecords, type KeyRecord } from './key-records.js';
+import type { IndexEntry } from './lookup-index.js';
 import { formatBlock } from './managed-block.js';
 
 export interface RenderOptions extends GateCommand {
@@ -13,8 +14,8 @@ export interface RenderOptions extends GateCommand {
 export interface RenderedBlock {
   block: string;
   records: KeyRecord[];
-  /** Number of keys that got a line. */
-  entryCount: number;
+  /** Every line of the block that is an entry, with the base64 key it is for. */
+  entries: IndexEntry[];
 }
 
 /** Renders the managed block for every active key in the policy. */
@@ -25,14 +26,15 @@ export function renderBlock(
 ): RenderedBlock {
   checkGateCommand(options);
   const records = collectKeyRecords(policy, options.now, policyFile);
-  const entries: string[] = [];
+  const entries: IndexEntry[] = [];
   for (const record of records) {
     if (record.status === 'active') {
-      entries.push(formatEntry(record, options));
+      entries.push({ base64: record.key.base64, line: formatEntry(record, options) });
     }
   }
-  const block = formatBlock(options.blockName, options.policyFile, entries);
-  return { block, records, entryCount: entries.length };
+  const lines = entries.map((entry) => entry.line);
+  const block = formatBlock(options.blockName, options.policyFile, lines);
+  return { block, records, entries };
 }
 
 /**
