@@ -1,4 +1,5 @@
 import { computeRecordHash } from './chain.js';
+import { escapeUntrusted } from './escape.js';
 import { listLogFiles, parseLine, readLogLineBatches } from './reader.js';
 import { auditRecordSchema, GENESIS_HASH } from './record.js';
 import { headPath, readHead } from './tail.js';
@@ -136,7 +137,9 @@ class ChainState {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const path = issue?.path.join('.') || '(record)';
-      this.report(file, line, 'schema', `invalid field ${path}: ${issue?.message}`);
+      // Zod quotes unknown keys from the line, which may hold terminal escapes.
+      const message = escapeUntrusted(`invalid field ${path}: ${issue?.message}`);
+      this.report(file, line, 'schema', message);
     }
   }
 

@@ -173,6 +173,19 @@ describe('verifyAuditLog', () => {
     expect(problem).toMatchObject({ file: logPath, line: 2, kind: 'schema' });
   });
 
+  it('escapes an unknown key in the message', async () => {
+    const logPath = await writeLog(2);
+    const lines = readLines(logPath);
+    lines[1] = forgeRecord(lines[1]!, { '\u001b[2Jx': 1 });
+    writeLines(logPath, lines);
+
+    const problem = await firstProblem(logPath);
+
+    expect(problem).toMatchObject({ line: 2, kind: 'schema' });
+    expect(problem?.message).toContain('\\x1b[2Jx');
+    expect(problem?.message.includes('\u001b')).toBe(false);
+  });
+
   it('follows the chain across rotation and gzip', async () => {
     const logPath = join(freshDir(), 'audit.log');
     await writeLog(3, logPath);
