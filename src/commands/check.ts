@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { type AuditLog, openAuditLog } from '../lib/audit-log/writer.js';
@@ -89,6 +90,14 @@ export async function runCheckCommand(args: CheckArgs, io: CheckIo): Promise<num
     args.state ?? policy.checks?.state_file ?? join(policy.state_dir, 'check-state.json');
   const audit = await openAuditSafely(policy.audit_log, warn);
   const progress = createProgressReporter(io.stderr);
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    warn(`${signal} received; stopping the running borg check`);
+    interrupt.abort(signal);
+  };
+  // borg runs in its own session, so a terminal's Ctrl-C reaches it only through this handler.
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const summary = await runChecks({
       targets,
@@ -103,8 +112,12 @@ export async function runCheckCommand(args: CheckArgs, io: CheckIo): Promise<num
       progress,
       audit,
       warn,
+      signal: interrupt.signal,
     });
     printSummary(summary, progress, io.stderr);
+    if (interrupt.signal.aborted) {
+      return 128 + (constants.signals[interrupt.signal.reason as NodeJS.Signals] ?? 0);
+    }
     return audit === undefined ? 1 : summary.exitCode;
   } catch (error) {
     if (error instanceof CheckStateError || error instanceof CheckRunLockedError) {
@@ -113,6 +126,8 @@ export async function runCheckCommand(args: CheckArgs, io: CheckIo): Promise<num
     }
     throw error;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await audit?.close();
   }
 }

@@ -23,6 +23,8 @@ export interface BorgCheckRequest {
   passphrase: PassphraseDelivery;
   /** The repository was declared unencrypted, so borg may open it without asking. */
   unencrypted: boolean;
+  /** Aborting stops borg with SIGTERM (for example when borg-gate itself gets SIGINT). */
+  signal?: AbortSignal;
   /** Receives borg's progress lines; undefined runs borg without `--progress`. */
   onProgress: ((text: string) => void) | undefined;
 }
@@ -96,17 +98,24 @@ export async function runBorgCheck(request: BorgCheckRequest): Promise<BorgCheck
       messages.add(event.message);
     }
   });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  let stopReason: 'timeout' | 'interrupted' | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  // SIGTERM lets borg release its lock; SIGKILL follows only if it does not exit in time.
+  const stop = (reason: 'timeout' | 'interrupted') => {
+    stopReason ??= reason;
     killGroup(child.pid, 'SIGTERM');
-    setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
-  }, request.timeoutMs);
+    killTimer ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+  };
+  const timer = setTimeout(() => stop('timeout'), request.timeoutMs);
+  const onAbort = () => stop('interrupted');
+  request.signal?.addEventListener('abort', onAbort, { once: true });
   const exit = await waitForExit(child);
   clearTimeout(timer);
+  clearTimeout(killTimer);
+  request.signal?.removeEventListener('abort', onAbort);
   await linesDone;
   const durationMs = Math.round(performance.now() - started);
-  return classify(exit, { timedOut, lockTimeout, messages, durationMs, request });
+  return classify(exit, { stopReason, lockTimeout, messages, durationMs, request });
 }
 
 interface ExitFacts {
@@ -128,7 +137,7 @@ function waitForExit(child: ChildProcess): Promise<ExitFacts> {
 function classify(
   exit: ExitFacts,
   facts: {
-    timedOut: boolean;
+    stopReason: 'timeout' | 'interrupted' | undefined;
     lockTimeout: boolean;
     messages: MessageDigest;
     durationMs: number;
@@ -141,7 +150,11 @@ function classify(
     const message = `cannot run ${facts.request.borgBinary}: ${exit.spawnError.message}`;
     return { ...base, outcome: 'failed', message };
   }
-  if (facts.timedOut) {
+  if (facts.stopReason === 'interrupted') {
+    const message = 'interrupted before borg check finished; retried on the next run';
+    return { ...base, outcome: 'skipped', message };
+  }
+  if (facts.stopReason === 'timeout') {
     const seconds = Math.round(facts.request.timeoutMs / 1000);
     return {
       ...base,

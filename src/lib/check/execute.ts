@@ -18,6 +18,8 @@ export interface BorgSettings {
   borgBinary: string;
   /** BORG_BASE_DIR for every check: borg's config, cache, security and keys directory. */
   baseDir: string;
+  /** Aborting stops the running borg and starts no further check. */
+  signal?: AbortSignal;
 }
 
 /** Runs one check, or returns `refused` with the reason when it must not run. */
@@ -53,6 +55,7 @@ export async function executeCheck(
     baseDir: borg.baseDir,
     passphrase,
     unencrypted: target.passphrase.type === 'unencrypted',
+    signal: borg.signal,
     onProgress: progress.live ? (text) => progress.update(text) : undefined,
   });
   return { repository: target.repository, kind, ...result };

@@ -65,6 +65,9 @@ export async function runChecks(options: CheckRunOptions): Promise<CheckRunSumma
     const summary: CheckRunSummary = { results: [], overdue: [], errors: [], exitCode: 0 };
     for (const [index, target] of options.targets.entries()) {
       for (const kind of options.kinds) {
+        if (options.signal?.aborted === true) {
+          break;
+        }
         await runPlannedCheck(options, state, summary, target, kind, index);
       }
     }

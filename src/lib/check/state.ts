@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import writeFileAtomic from 'write-file-atomic';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { CheckKind } from './targets.js';
 
@@ -91,13 +93,35 @@ export async function readCheckState(file: string): Promise<CheckState> {
   return result.data;
 }
 
-/** Replaces the state file atomically with mode 0600, because messages name repository paths. */
+/**
+ * Replaces the state file atomically with mode 0600, because messages name repository
+ * paths: a new file is written, flushed and renamed over the old one.
+ */
 export async function writeCheckState(file: string, state: CheckState): Promise<void> {
   try {
-    await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    await replaceFile(file, `${JSON.stringify(state, null, 2)}\n`);
   } catch (error) {
     throw new CheckStateError(file, `cannot write: ${(error as Error).message}`, { cause: error });
   }
+}
+
+// NOTE: written here instead of with write-file-atomic, which reads `__filename`, a
+// name the ESM bundle in dist/ does not define.
+async function replaceFile(file: string, text: string): Promise<void> {
+  const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}`);
+  // O_EXCL: a file or symlink planted at the temporary name makes the write fail, not follow it.
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const handle = await open(temporary, flags, 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+  await handle.close();
+  await rename(temporary, file);
 }
 
 /** Returns the record for one repository and kind, creating it with `first_seen = now`. */
