@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createProgressReporter, formatElapsed } from '../../../src/lib/check/progress.js';
 
-function fakeStream(isTTY: boolean) {
+function fakeStream(isTTY: boolean, columns = 120) {
   const writes: string[] = [];
-  return { writes, stream: { isTTY, columns: 60, write: (text: string) => writes.push(text) } };
+  return { writes, stream: { isTTY, columns, write: (text: string) => writes.push(text) } };
 }
 
 describe('progress reporter', () => {
@@ -39,7 +39,7 @@ describe('progress reporter', () => {
   });
 
   it('cuts lines to the terminal width', () => {
-    const { writes, stream } = fakeStream(true);
+    const { writes, stream } = fakeStream(true, 60);
     const progress = createProgressReporter(stream);
     progress.start('y'.repeat(200));
     progress.finish('');
