@@ -4,7 +4,9 @@ import {
   fdatasyncSync,
   constants as fs,
   fstatSync,
+  ftruncateSync,
   openSync,
+  statfsSync,
   statSync,
   writeSync,
 } from 'node:fs';
@@ -54,6 +56,7 @@ const FILE_MODE = 0o640;
 export async function openAuditLog(path: string, options: AuditLogOptions = {}): Promise<AuditLog> {
   const file = resolve(path);
   checkDirectory(file);
+  checkFreeSpace(file);
   closeSync(openLogFile(file));
   const host = escapeUntrusted(hostname());
   let closed = false;
@@ -91,6 +94,26 @@ function checkDirectory(file: string): void {
       `directory ${directory} is missing or not writable (${errorCode(error) ?? 'error'}): ` +
         'create it, owned by the user that runs borg-gate, mode 2750',
       { cause: error },
+    );
+  }
+}
+
+/**
+ * Space a session's records need, with room to spare: a session writes two records of a few
+ * hundred bytes each. An estimate, not a guarantee, since sessions share the file system.
+ */
+const MIN_FREE_BYTES = 16 * 1024;
+
+function checkFreeSpace(file: string): void {
+  const directory = dirname(file);
+  const info = statfsSync(directory);
+  const free = info.bavail * info.bsize;
+  // A session allowed on a full disk would run with no record of how it ended.
+  if (free < MIN_FREE_BYTES) {
+    throw new AuditLogError(
+      file,
+      `the file system of ${directory} has ${free} bytes free, below the ${MIN_FREE_BYTES} ` +
+        'bytes kept for audit records: free space there',
     );
   }
 }
@@ -153,16 +176,9 @@ function appendLocked(file: string, body: Record<string, unknown>, fsync: boolea
     const tail = readLogTail(fd);
     const prevHash = tail.lastHash ?? readHead(file) ?? GENESIS_HASH;
     const { line, hash } = serializeRecord(body, prevHash);
-    // A partial last line (crash, full disk) stays as evidence, and the record starts a new line.
+    // A partial last line left by a crash stays as evidence, and the record starts a new line.
     const text = tail.endsWithNewline ? line : `\n${line}`;
-    const buffer = Buffer.from(text, 'utf8');
-    const written = writeSync(fd, buffer);
-    if (written !== buffer.length) {
-      throw new AuditLogError(
-        file,
-        `short write (${written} of ${buffer.length} bytes): check free space`,
-      );
-    }
+    writeWhole(file, fd, Buffer.from(text, 'utf8'), tail.size);
     if (fsync) {
       fdatasyncSync(fd);
     }
@@ -176,6 +192,35 @@ function appendLocked(file: string, body: Record<string, unknown>, fsync: boolea
     });
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Appends `buffer` with one write(2). On a short or failed write (a full disk) the file is cut
+ * back to `size`, so no partial record is left behind for readers.
+ */
+function writeWhole(file: string, fd: number, buffer: Buffer, size: number): void {
+  let written = 0;
+  try {
+    written = writeSync(fd, buffer);
+  } finally {
+    if (written !== buffer.length) {
+      cutBack(fd, size);
+    }
+  }
+  if (written !== buffer.length) {
+    throw new AuditLogError(
+      file,
+      `short write (${written} of ${buffer.length} bytes): check free space`,
+    );
+  }
+}
+
+function cutBack(fd: number, size: number): void {
+  try {
+    ftruncateSync(fd, size);
+  } catch {
+    // NOTE: if even the truncate fails, the partial line stays; verify reports it as truncated.
   }
 }
 
