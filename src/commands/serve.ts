@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { escapeUntrusted, isEscaped } from '../lib/audit-log/escape.js';
-import { type AuditLog, openAuditLog } from '../lib/audit-log/writer.js';
+import { type AuditLog, AuditLogError, openAuditLog } from '../lib/audit-log/writer.js';
 import { authorizeClient } from '../lib/policy/authorize.js';
 import { loadPolicyForClient } from '../lib/policy/load-client.js';
 import type { Policy } from '../lib/policy/schema.js';
@@ -84,13 +84,14 @@ export async function runServe(
   try {
     return await serveWithPolicy(session, policy, audit, now);
   } catch (error) {
-    const refusal = error instanceof SessionRefused ? error : undefined;
-    await recordRefusal(
-      audit,
-      session,
-      refusal ?? new SessionRefused('internal-error', String(error)),
-    );
-    return refuse(session, refusal?.reason ?? 'internal-error', error, refusal?.clientSuffix);
+    const refusal = error instanceof SessionRefused ? error : refusalFor(error);
+    try {
+      await recordRefusal(audit, session, refusal);
+    } catch (recordError) {
+      // The client still gets its refusal line, never a stack trace with server paths.
+      return refuse(session, 'audit-log-unavailable', recordError);
+    }
+    return refuse(session, refusal.reason, error, refusal.clientSuffix);
   } finally {
     await audit.close();
   }
@@ -109,6 +110,12 @@ async function serveWithPolicy(
   const client = authorizeClient(policy, session.clientId, session.facts, now);
   const binary = chooseBinary(policy, request.program);
   return runGrantedSession({ session, policy, client, binary, request, audit });
+}
+
+/** Maps an unexpected error to a refusal; a failed audit append gets its own reason. */
+function refusalFor(error: unknown): SessionRefused {
+  const reason = error instanceof AuditLogError ? 'audit-log-unavailable' : 'internal-error';
+  return new SessionRefused(reason, String(error));
 }
 
 /** Records a refusal for an unusable policy in the fallback log, if that log can be written. */
