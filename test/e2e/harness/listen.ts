@@ -28,6 +28,8 @@ export interface ListenFixture {
   /** `ssh://borg@127.0.0.1:port/path` for borg. */
   url(path: string): string;
   borg(keyName: string, args: string[], options?: BorgOptions): Promise<BorgResult>;
+  /** Environment for a borg client that uses the key named `keyName`, for spawning borg directly. */
+  borgEnv(keyName: string): NodeJS.ProcessEnv;
   ssh(
     keyName: string,
     remoteCommand: string[],
@@ -151,6 +153,7 @@ export async function startListen(options: ListenStartOptions = {}): Promise<Lis
     key,
     writePolicy,
     url: (path) => `ssh://${USER}@127.0.0.1:${port}${path}`,
+    borgEnv: (keyName) => borgEnvironment(dir, key(keyName).privateKey, keyName),
     borg: (keyName, args, borgOptions = {}) =>
       runBorg(dir, key(keyName).privateKey, keyName, args, borgOptions),
     ssh: (keyName, remoteCommand, input, extra = []) =>
@@ -190,14 +193,8 @@ function makeKey(dir: string, name: string): { privateKey: string; publicLine: s
   return { privateKey, publicLine: readFileSync(`${privateKey}.pub`, 'utf8').trim() };
 }
 
-function runBorg(
-  dir: string,
-  privateKey: string,
-  keyName: string,
-  args: string[],
-  options: BorgOptions,
-): Promise<BorgResult> {
-  const env = {
+function borgEnvironment(dir: string, privateKey: string, keyName: string): NodeJS.ProcessEnv {
+  return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: join(dir, 'client'),
     BORG_BASE_DIR: join(dir, 'client', keyName),
@@ -205,8 +202,17 @@ function runBorg(
     BORG_PASSPHRASE: '',
     BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
     BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
-    ...options.env,
   };
+}
+
+function runBorg(
+  dir: string,
+  privateKey: string,
+  keyName: string,
+  args: string[],
+  options: BorgOptions,
+): Promise<BorgResult> {
+  const env = { ...borgEnvironment(dir, privateKey, keyName), ...options.env };
   return run('borg', args, { env, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 });
 }
 
@@ -223,7 +229,12 @@ export function run(
     const child = execFile(
       file,
       args,
-      { env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, cwd: options.cwd },
+      {
+        env: options.env ?? process.env,
+        timeout: options.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+        cwd: options.cwd,
+      },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
