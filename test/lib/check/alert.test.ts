@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertCommandError, buildAlert, sendAlert } from '../../../src/lib/check/alert.js';
 import { makeTempDir, readAlerts, removeTempDir, writeAlertRecorder } from './borg-fixtures.js';
@@ -52,6 +52,10 @@ describe('sendAlert', () => {
     const attempt = sendAlert([script], alert);
     await expect(attempt).rejects.toBeInstanceOf(AlertCommandError);
     await expect(attempt).rejects.toThrow(/exit code 3: smtp refused/);
+  });
+
+  it('deploy example runs and contacts nothing', async () => {
+    await expect(sendAlert([resolve('deploy/alert-example.sh')], alert)).resolves.toBeUndefined();
   });
 
   it('missing program raises', async () => {
