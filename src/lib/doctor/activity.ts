@@ -1,6 +1,6 @@
 import { parseLine, readAllLogLineBatches } from '../audit-log/reader.js';
 
-/** Write activity per client, from `session_end` records whose RPC summary says the client committed. */
+/** Last write per client, from `session_end` records whose RPC summary reports a commit. */
 export interface WriteActivity {
   lastWrite: Map<string, Date>;
   /** Time of the oldest record in the current and rotated logs; undefined for an empty log. */

@@ -20,7 +20,7 @@ export function canWrite(grant: Grant): boolean {
   return grant.mode !== 'read-only';
 }
 
-/** The repository entries of a client by path, to read per-entry fields such as `shared`. */
+/** Maps each repository path of a client to its entry object, to read fields such as `shared`. */
 export function repositoryEntries(
   client: Client,
 ): Map<string, Exclude<RepositoryEntry, string> | undefined> {
@@ -35,7 +35,7 @@ export function repositoryEntries(
   return entries;
 }
 
-/** Every repository path a client lists, with the clients listing it and whether each marks it shared. */
+/** Groups the repository grants of all clients by path, noting whether each entry sets `shared`. */
 export function repositoryUsers(
   clients: ActiveClient[],
 ): Map<string, Array<{ clientId: string; grant: Grant; shared: boolean }>> {

@@ -72,11 +72,13 @@ export async function gatherContext(options: DoctorOptions): Promise<DoctorConte
       throw error;
     },
   );
+
   const now = options.now;
   const stateDir = options.stateDir ?? policy.state_dir;
   const checkStateFile = policy.checks?.state_file ?? join(stateDir, 'check-state.json');
   const doctorStateFile = join(stateDir, DOCTOR_STATE_FILE);
   const clients = activeClients(policy, now);
+
   const files = Promise.all([
     attempt(() => readWriteActivity(policy.audit_log)),
     attempt(() => readCheckState(checkStateFile)),
@@ -87,6 +89,7 @@ export async function gatherContext(options: DoctorOptions): Promise<DoctorConte
     external,
     files,
   ]);
+
   const authorizedKeys = await locateAuthorizedKeys(options, sshd.ok ? sshd.value : undefined);
   return {
     options,
@@ -117,7 +120,7 @@ export async function attempt<T>(read: () => Promise<T>): Promise<Loaded<T>> {
   }
 }
 
-/** Every repository the policy names: client repositories and `checks.repositories`. */
+/** Lists every repository the policy names: client repositories and `checks.repositories`. */
 function repositoryPaths(policy: Policy): Set<string> {
   const paths = new Set<string>(Object.keys(policy.checks?.repositories ?? {}));
   for (const client of policy.clients) {

@@ -36,7 +36,7 @@ const MAX_ENTRIES_PER_SEGMENT = 10_000;
 /**
  * Detects the encryption mode from the first stored object (PUT entry) in the oldest segments.
  * The repository config cannot tell `keyfile` from `none`: neither writes a `key` entry there.
- * Returns undefined when no segment holds an object or a segment is unreadable.
+ * Returns undefined when no segment contains an object or a segment is unreadable.
  * Synchronous on purpose: for a thousand repositories, small sync reads beat the thread pool.
  */
 export function detectEncryption(repository: string): Encryption | undefined {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseRepositoryConfig, type RepositoryConfig } from './repo-config.js';
 import { detectEncryption, type Encryption } from './repo-encryption.js';
 
-/** What doctor read from one repository directory on this server. */
+/** The config and encryption of one repository directory, or the reason they could not be read. */
 export type RepositoryInfo =
   | { path: string; readable: true; config: RepositoryConfig; encryption: Encryption | undefined }
   | { path: string; readable: false; error: string };

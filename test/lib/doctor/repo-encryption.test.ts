@@ -2,12 +2,24 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRepositoryConfig } from '../../../src/lib/doctor/repo-config.js';
+import {
+  parseRepositoryConfig,
+  type RepositoryConfig,
+} from '../../../src/lib/doctor/repo-config.js';
 import { detectEncryption } from '../../../src/lib/doctor/repo-encryption.js';
 import { readRepository } from '../../../src/lib/doctor/repositories.js';
 import { createFixture, type DoctorFixture, type InitEncryption, PASSPHRASE } from './fixtures.js';
 
 let fixture: DoctorFixture;
+
+/** Reads a repository and fails the test when doctor could not read it. */
+function readableConfig(repository: string): RepositoryConfig {
+  const info = readRepository(repository);
+  if (!info.readable) {
+    throw new Error(`${repository}: ${info.error}`);
+  }
+  return info.config;
+}
 
 beforeAll(() => {
   fixture = createFixture('encryption');
@@ -26,10 +38,8 @@ describe('detectEncryption', () => {
   ])('borg init -e %s', async (encryption, configHasKey) => {
     const repository = fixture.init(`init-${encryption}`, encryption);
     expect(detectEncryption(repository)).toBe(encryption);
-    const info = readRepository(repository);
-    expect(info.readable).toBe(true);
     // The config alone cannot separate keyfile from none: neither stores a key there.
-    expect(info.readable && info.config.key !== undefined).toBe(configHasKey);
+    expect(readableConfig(repository).key !== undefined).toBe(configHasKey);
   });
 
   it('after borg create and compact', async () => {
@@ -70,13 +80,12 @@ describe('readRepository', () => {
   it('reports a missing repository', async () => {
     const info = readRepository(join(fixture.dir, 'absent'));
     expect(info.readable).toBe(false);
-    expect(!info.readable && info.error).toContain('no config file');
+    expect((info as { error: string }).error).toContain('no config file');
   });
 
   it('reads append_only from borg init --append-only', async () => {
     const repository = fixture.init('append', 'repokey', { appendOnly: true });
-    const info = readRepository(repository);
-    expect(info.readable && info.config.appendOnly).toBe(true);
+    expect(readableConfig(repository).appendOnly).toBe(true);
   });
 
   it('parses the config borg wrote', async () => {

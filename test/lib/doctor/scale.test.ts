@@ -9,8 +9,8 @@ const CLIENTS = 1000;
 const DAY_MS = 86_400_000;
 
 /**
- * 1,000 clients with one repository each. One real repository is created with borg init and
- * copied; each copy gets a fresh id and key blob so the copies do not all count as shared keys.
+ * 1,000 clients with one repository each. borg init creates one real repository, which is
+ * copied. Each copy gets a fresh id and key blob, so the copies do not count as shared keys.
  */
 describe('doctor at scale', () => {
   let fixture: DoctorFixture;

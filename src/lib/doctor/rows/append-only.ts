@@ -24,7 +24,7 @@ export function checkAppendOnly(context: DoctorContext): RowResult {
         continue;
       }
       const info = context.repositories.get(grant.path);
-      // borg serve refuses deletes by itself in a repository whose config says append_only = 1.
+      // borg serve rejects deletes by itself in a repository whose config sets append_only = 1.
       if (grant.kind === 'repository' && info?.readable === true && info.config.appendOnly) {
         continue;
       }

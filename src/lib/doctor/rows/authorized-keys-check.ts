@@ -1,11 +1,20 @@
 import { keyIdentity } from '../../policy/cross-checks.js';
-import { gateClientOf, parseAuthorizedKeys } from '../authorized-keys-lines.js';
+import {
+  type AuthorizedKeyLine,
+  gateClientOf,
+  parseAuthorizedKeys,
+} from '../authorized-keys-lines.js';
 import type { DoctorContext } from '../context.js';
 import { type Finding, finding, listNames } from '../report.js';
 
-const DAY_MS = 86_400_000;
-/** Keys that expire within this many days are reported, so a client does not stop backing up unnoticed. */
-export const EXPIRY_WARNING_DAYS = 14;
+/** Line numbers of authorized_keys lines, grouped by what is wrong with them. */
+interface LineProblems {
+  unrestricted: number[];
+  ungated: number[];
+  mismatched: string[];
+  unknown: number[];
+  repeated: number[];
+}
 
 /** Checks every line of authorized_keys: `restrict`, a borg-gate forced command, and the right client. */
 export function findAuthorizedKeysProblems(context: DoctorContext): Finding[] {
@@ -15,7 +24,7 @@ export function findAuthorizedKeysProblems(context: DoctorContext): Finding[] {
       finding(
         'partial',
         {},
-        'no authorized_keys file to check (none given, and sshd names none for the user).',
+        'no authorized_keys file to check: none was given, and sshd has no AuthorizedKeysFile for the user.',
         'Pass --authorized-keys FILE or set BORG_GATE_AUTHORIZED_KEYS.',
       ),
     ];
@@ -24,92 +33,100 @@ export function findAuthorizedKeysProblems(context: DoctorContext): Finding[] {
     return [finding('partial', {}, `${loaded.error}.`, 'Pass the right --authorized-keys FILE.')];
   }
   const { file, text } = loaded.value;
-  const owners = policyKeyOwners(context);
   const { keys, invalid } = parseAuthorizedKeys(text);
-  const unrestricted: number[] = [];
-  const ungated: number[] = [];
-  const mismatched: string[] = [];
-  const unknown: number[] = [];
-  const firstLine = new Map<string, number>();
-  const repeated: number[] = [];
+  const problems = classifyLines(keys, policyKeyOwners(context));
+  // An unparsable line may still be accepted by sshd, so it counts as unrestricted.
+  problems.unrestricted.push(...invalid);
+  return toFindings(file, problems);
+}
+
+function classifyLines(keys: AuthorizedKeyLine[], owners: Map<string, string>): LineProblems {
+  const problems: LineProblems = {
+    unrestricted: [],
+    ungated: [],
+    mismatched: [],
+    unknown: [],
+    repeated: [],
+  };
+  const seen = new Set<string>();
   for (const line of keys) {
     const identity = `${line.keyType} ${line.base64}`;
     // sshd uses the first line that matches a key, so a later line for it never applies.
-    if (firstLine.has(identity)) {
-      repeated.push(line.line);
-    } else {
-      firstLine.set(identity, line.line);
+    if (seen.has(identity)) {
+      problems.repeated.push(line.line);
     }
+    seen.add(identity);
     if (!line.options.has('restrict')) {
-      unrestricted.push(line.line);
+      problems.unrestricted.push(line.line);
     }
     const command = line.options.get('command');
     const client = typeof command === 'string' ? gateClientOf(command) : undefined;
     const owner = owners.get(identity);
     if (client === undefined) {
-      ungated.push(line.line);
+      problems.ungated.push(line.line);
     } else if (owner === undefined) {
-      unknown.push(line.line);
+      problems.unknown.push(line.line);
     } else if (owner !== client) {
-      mismatched.push(`line ${line.line} (--client ${client}, policy ${owner})`);
+      problems.mismatched.push(`line ${line.line} (--client ${client}, policy ${owner})`);
     }
   }
-  const findings: Finding[] = [];
-  const lines = (numbers: number[]) => listNames(numbers.map(String), 10);
-  if (unrestricted.length + invalid.length > 0) {
-    findings.push(
-      finding(
-        'missing',
-        {},
-        `${file}: lines without the restrict option: ${lines([...unrestricted, ...invalid])}; such a key may forward ports, open a terminal or run ~/.ssh/rc.`,
-        `Remove those lines and let \`borg-gate keys write --file ${file}\` manage the keys.`,
-      ),
-    );
-  }
-  if (ungated.length > 0) {
-    findings.push(
-      finding(
-        'missing',
-        {},
-        `${file}: lines whose forced command is not borg-gate serve: ${lines(ungated)}; those keys bypass the policy.`,
-        `Remove those lines and let \`borg-gate keys write --file ${file}\` manage the keys.`,
-      ),
-    );
-  }
-  if (mismatched.length > 0) {
-    findings.push(
-      finding(
-        'missing',
-        {},
-        `${file}: keys whose --client differs from the policy: ${listNames(mismatched)}.`,
-        `Run \`borg-gate keys write --file ${file}\`.`,
-      ),
-    );
-  }
-  if (repeated.length > 0) {
-    findings.push(
-      finding(
-        'partial',
-        {},
-        `${file}: keys repeated on later lines, which sshd never uses: lines ${lines(repeated)}.`,
-        `Run \`borg-gate keys write --file ${file}\` so each key has one line.`,
-      ),
-    );
-  }
-  if (unknown.length > 0) {
-    findings.push(
-      finding(
-        'partial',
-        {},
-        `${file}: keys not in the policy, or of disabled or expired clients: lines ${lines(unknown)}.`,
-        `Run \`borg-gate keys write --file ${file}\` to drop them.`,
-      ),
-    );
-  }
-  return findings;
+  return problems;
 }
 
-/** Maps `type base64` of every key of an active client to the client id. */
+function toFindings(file: string, problems: LineProblems): Finding[] {
+  const lines = (numbers: number[]) => listNames(numbers.map(String), 10);
+  const rewrite = `Remove those lines and let \`borg-gate keys write --file ${file}\` manage the keys.`;
+  const candidates: Array<[boolean, Finding]> = [
+    [
+      problems.unrestricted.length > 0,
+      finding(
+        'missing',
+        {},
+        `${file}: lines without the restrict option: ${lines(problems.unrestricted)}. Such a key may forward ports, open a terminal or run ~/.ssh/rc.`,
+        rewrite,
+      ),
+    ],
+    [
+      problems.ungated.length > 0,
+      finding(
+        'missing',
+        {},
+        `${file}: lines whose forced command is not borg-gate serve: ${lines(problems.ungated)}. Those keys bypass the policy.`,
+        rewrite,
+      ),
+    ],
+    [
+      problems.mismatched.length > 0,
+      finding(
+        'missing',
+        {},
+        `${file}: keys whose --client differs from the policy: ${listNames(problems.mismatched)}.`,
+        `Run \`borg-gate keys write --file ${file}\`.`,
+      ),
+    ],
+    [
+      problems.repeated.length > 0,
+      finding(
+        'partial',
+        {},
+        `${file}: keys repeated on later lines, which sshd never uses: lines ${lines(problems.repeated)}.`,
+        `Run \`borg-gate keys write --file ${file}\` so each key has one line.`,
+      ),
+    ],
+    [
+      problems.unknown.length > 0,
+      finding(
+        'partial',
+        {},
+        `${file}: keys not in the policy, or of disabled or expired clients: lines ${lines(problems.unknown)}.`,
+        `Run \`borg-gate keys write --file ${file}\` to drop them.`,
+      ),
+    ],
+  ];
+  return candidates.filter(([present]) => present).map(([, item]) => item);
+}
+
+/** Maps `type base64` of every unexpired key of an active client to the client id. */
 function policyKeyOwners(context: DoctorContext): Map<string, string> {
   const owners = new Map<string, string>();
   for (const { client } of context.clients) {
@@ -125,34 +142,4 @@ function policyKeyOwners(context: DoctorContext): Map<string, string> {
     }
   }
   return owners;
-}
-
-/**
- * Clients that lose access within the warning window: the client expires, or every key it still
- * has expires. An old key that `keys rotate` set to expire next to a new key is not reported.
- */
-export function findExpiringKeys(context: DoctorContext): Finding[] {
-  const horizon = context.now.getTime() + EXPIRY_WARNING_DAYS * DAY_MS;
-  const soon = (date: Date | undefined) =>
-    date !== undefined && date > context.now && date.getTime() <= horizon;
-  const expiring: string[] = [];
-  for (const { client } of context.clients) {
-    const live = client.keys
-      .map((entry) => (typeof entry === 'string' ? undefined : entry.expires))
-      .filter((date) => date === undefined || date > context.now);
-    if (soon(client.expires) || (live.length > 0 && live.every(soon))) {
-      expiring.push(client.id);
-    }
-  }
-  if (expiring.length === 0) {
-    return [];
-  }
-  return [
-    finding(
-      'partial',
-      { clients: expiring },
-      `clients whose access expires within ${EXPIRY_WARNING_DAYS} days: ${listNames(expiring)}.`,
-      'Rotate the key (`borg-gate keys rotate`) or move `expires` if the access is still needed.',
-    ),
-  ];
 }

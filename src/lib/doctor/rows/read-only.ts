@@ -1,8 +1,19 @@
+import type { WriteActivity } from '../activity.js';
 import { canWrite } from '../clients.js';
 import type { DoctorContext } from '../context.js';
 import { type Finding, finding, listNames, type RowResult } from '../report.js';
 
 const DAY_MS = 86_400_000;
+
+/** Clients with write access, sorted by when they last wrote. */
+interface WriterActivity {
+  writers: number;
+  recent: number;
+  idle: string[];
+  neverWrote: string[];
+  /** False when the log is younger than the idle period, so "never wrote" means nothing yet. */
+  historyCoversPeriod: boolean;
+}
 
 /**
  * Row 2: a key used only to restore or monitor should be read-only, so its theft does not give
@@ -12,42 +23,13 @@ export function checkReadOnly(context: DoctorContext): RowResult {
   const row = { id: 'read-only', protection: 'Read-only for restore and monitoring keys' };
   const idleDays = context.options.idleDays;
   if (!context.activity.ok) {
-    return {
-      ...row,
-      summary: '',
-      findings: [
-        finding(
-          'partial',
-          {},
-          `cannot tell which keys write: the audit log is unreadable (${context.activity.error}).`,
-          'Check `audit_log` in the policy, or run doctor as a user that can read it.',
-        ),
-      ],
-    };
+    const detail = `cannot tell which keys write: the audit log is unreadable (${context.activity.error}).`;
+    const fix = 'Check `audit_log` in the policy, or run doctor as a user that can read it.';
+    return { ...row, summary: '', findings: [finding('partial', {}, detail, fix)] };
   }
-  const { lastWrite, firstRecord } = context.activity.value;
-  const cutoff = context.now.getTime() - idleDays * DAY_MS;
-  // With less history than the idle period, a client that never wrote may simply not be due yet.
-  const historyCoversPeriod = firstRecord !== undefined && firstRecord.getTime() <= cutoff;
-  const idle: string[] = [];
-  const neverWrote: string[] = [];
-  let writers = 0;
-  let recent = 0;
-  for (const { client, grants } of context.clients) {
-    if (!grants.some(canWrite)) {
-      continue;
-    }
-    writers++;
-    const last = lastWrite.get(client.id);
-    if (last !== undefined && last.getTime() >= cutoff) {
-      recent++;
-    } else if (last !== undefined) {
-      idle.push(client.id);
-    } else if (last === undefined && historyCoversPeriod) {
-      neverWrote.push(client.id);
-    }
-  }
+  const activity = classifyWriters(context, context.activity.value);
   const findings: Finding[] = [];
+  const { idle, neverWrote } = activity;
   if (idle.length + neverWrote.length > 0) {
     const parts = [];
     if (idle.length > 0) {
@@ -65,12 +47,38 @@ export function checkReadOnly(context: DoctorContext): RowResult {
       ),
     );
   }
-  const history = historyCoversPeriod
+  const history = activity.historyCoversPeriod
     ? ''
     : ` The audit log covers less than ${idleDays} days, so clients without any write are not judged yet.`;
   return {
     ...row,
-    summary: `${recent} of ${writers} clients with write access committed within ${idleDays} days.${history}`,
+    summary: `${activity.recent} of ${activity.writers} clients with write access committed within ${idleDays} days.${history}`,
     findings,
   };
+}
+
+function classifyWriters(context: DoctorContext, log: WriteActivity): WriterActivity {
+  const cutoff = context.now.getTime() - context.options.idleDays * DAY_MS;
+  const result: WriterActivity = {
+    writers: 0,
+    recent: 0,
+    idle: [],
+    neverWrote: [],
+    historyCoversPeriod: log.firstRecord !== undefined && log.firstRecord.getTime() <= cutoff,
+  };
+  for (const { client, grants } of context.clients) {
+    if (!grants.some(canWrite)) {
+      continue;
+    }
+    result.writers++;
+    const last = log.lastWrite.get(client.id);
+    if (last !== undefined && last.getTime() >= cutoff) {
+      result.recent++;
+    } else if (last !== undefined) {
+      result.idle.push(client.id);
+    } else if (result.historyCoversPeriod) {
+      result.neverWrote.push(client.id);
+    }
+  }
+  return result;
 }

@@ -48,7 +48,7 @@ export function checkRestriction(context: DoctorContext): RowResult {
   };
 }
 
-/** A path grant that contains another client's repository lets this client open that repository. */
+/** Finds `paths` entries that contain another client's repository, which their owner can then open. */
 function findParentGrants(context: DoctorContext): Finding[] {
   const pathOwners = new Map<string, string[]>();
   for (const { client, grants } of context.clients) {

@@ -22,7 +22,7 @@ export function checkSeparateKeys(context: DoctorContext): RowResult {
   };
 }
 
-/** The policy loader rejects a key under two ids; this repeats the check so the report states it. */
+/** Repeats the policy loader's check for a key under two ids, so the report states the result. */
 function findSharedSshKeys(policy: Policy): Finding[] {
   const owners = new Map<string, Set<string>>();
   for (const client of policy.clients) {
