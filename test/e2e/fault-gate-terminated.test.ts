@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import {
+  expectRecovered,
+  type InterruptFixture,
+  startBackup,
+  startInterruptFixture,
+} from './harness/interrupted-create.js';
+
+describe('gate terminated mid-create', () => {
+  let fixture: InterruptFixture;
+
+  beforeAll(async () => {
+    fixture = await startInterruptFixture();
+  });
+
+  afterAll(async () => {
+    await fixture?.gate.close();
+  });
+
+  it('SIGTERM to serve ends borg and records the end', async () => {
+    const before = fixture.gate.auditRecords().length;
+    const running = await startBackup(fixture, 'gate-terminated');
+    process.kill(running.gate.pid, 'SIGTERM');
+    await expectRecovered(fixture, running, before);
+  });
+});

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  expectRecovered,
+  type InterruptFixture,
+  startBackup,
+  startInterruptFixture,
+} from './harness/interrupted-create.js';
+import { findProcesses, readProcess, sshdAncestor } from './harness/processes.js';
+
+// TODO: a dropped connection is recorded with exit_code 0, because borg serve exits 0 when its
+// input ends; only the missing commit shows that the backup did not finish.
+describe('connection dropped mid-create', () => {
+  let fixture: InterruptFixture;
+
+  beforeAll(async () => {
+    fixture = await startInterruptFixture();
+  });
+
+  afterAll(async () => {
+    await fixture?.gate.close();
+  });
+
+  it('client ssh killed: server side cleans up', async () => {
+    const before = fixture.gate.auditRecords().length;
+    const running = await startBackup(fixture, 'ssh-killed');
+    const key = fixture.gate.key('host').privateKey;
+    // Only the ssh client dies; borg on the client side sees its pipe close.
+    const ssh = findProcesses(key).filter((info) => info.argv[0] === 'ssh');
+    expect(ssh).toHaveLength(1);
+    process.kill(ssh[0]!.pid, 'SIGKILL');
+    await expectRecovered(fixture, running, before, { evidence: 'no-commit' });
+  });
+
+  it('sshd session killed: server side cleans up', async () => {
+    const before = fixture.gate.auditRecords().length;
+    const running = await startBackup(fixture, 'sshd-killed');
+    const session = sshdAncestor(running.gate.pid);
+    expect(session).toBeDefined();
+    // The per-connection sshd process, not the listener that the fixture started.
+    expect(readProcess(session!.ppid)?.argv.join(' ')).toContain('sshd');
+    process.kill(session!.pid, 'SIGKILL');
+    await expectRecovered(fixture, running, before, { evidence: 'no-commit' });
+  });
+});
