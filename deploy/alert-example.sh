@@ -35,7 +35,7 @@ printf '%s: %s\n' "$subject" "${BORG_GATE_ALERT_MESSAGE}" >&2
 # } | mail -s "$subject" backup-admins@example.org
 
 # --- POST the JSON document to a webhook ---------------------------------------
-# The document on stdin goes out unchanged; --fail turns an HTTP error into a
+# The document on stdin goes out unchanged. --fail turns an HTTP error into a
 # non-zero exit, so borg-gate reports the alert as failed.
 # curl --silent --show-error --fail --max-time 30 \
 #   --header 'Content-Type: application/json' \
