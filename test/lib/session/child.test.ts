@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { childEnvironment, spawnBorg } from '../../../src/lib/session/child.js';
+import { PassThrough } from 'node:stream';
+import { childEnvironment, signalBorgChildren, spawnBorg } from '../../../src/lib/session/child.js';
 
 describe('childEnvironment', () => {
   it('keeps only safe variables', () => {
@@ -51,5 +52,46 @@ describe('spawnBorg', () => {
   it('reports a missing binary', async () => {
     const child = spawnBorg('/nonexistent/borg', [], { ...PIPED, env: {} });
     expect((await child.exited).code).toBe(127);
+  });
+
+  it('sets the umask for borg only', async () => {
+    const before = process.umask();
+    const output = new PassThrough();
+    const streams = { stdin: new PassThrough(), stdout: output, stderr: new PassThrough() };
+    const child = spawnBorg('/bin/sh', ['-c', 'umask'], {
+      ...PIPED,
+      env: {},
+      stdio: 'inherit',
+      streams,
+      umask: 0o027,
+    });
+    let text = '';
+    output.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    expect((await child.exited).code).toBe(0);
+    expect(text.trim()).toBe('0027');
+    expect(process.umask()).toBe(before);
+  });
+
+  it('pipes stderr to a session stream', async () => {
+    const stderr = new PassThrough();
+    let text = '';
+    stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const streams = { ...PIPED.streams, stderr };
+    const child = spawnBorg('/bin/sh', ['-c', 'echo oops >&2'], { ...PIPED, env: {}, streams });
+    expect((await child.exited).code).toBe(0);
+    expect(text).toBe('oops\n');
+  });
+
+  it('signals every running child', async () => {
+    const children = [1, 2].map(() => spawnBorg('/bin/sleep', ['30'], { ...PIPED, env: {} }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(signalBorgChildren('SIGTERM')).toBe(2);
+    for (const child of children) {
+      expect((await child.exited).signal).toBe('SIGTERM');
+    }
   });
 });
