@@ -11,7 +11,7 @@ import {
 } from './harness/keys-fixture.js';
 import { type Sshd, startSshd } from './harness/sshd.js';
 
-// sshd asks `keys lookup` for each offered key; authorized_keys stays empty.
+// sshd runs `keys lookup` for each offered key, and the authorized_keys file stays empty.
 describe('keys lookup as AuthorizedKeysCommand', () => {
   let dir: string;
   let commandDir: string;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeKey, makeTestDir, runGate, sshAs, writeEchoGate } from './harness/keys-fixture.js';
 import { type Sshd, startSshd } from './harness/sshd.js';
 
-// `keys write` fills the authorized_keys file that a real sshd reads; the forced command is a
+// `keys write` fills the authorized_keys file that a real sshd reads. The forced command is a
 // stand-in script that prints its arguments, so each case shows what sshd ran.
 describe('keys write with a real sshd', () => {
   let dir: string;

@@ -6,7 +6,7 @@ import { AuthorizedKeysError } from './errors.js';
 
 /**
  * The lookup index: every active entry keyed by its base64 key, plus the SHA-256 of the policy
- * text it was rendered from. `keys lookup --index` answers from it without parsing the policy,
+ * text it was rendered from. `keys lookup --index` reads entries from it without parsing the policy,
  * and falls back to the policy whenever the hash or the paths differ.
  */
 
@@ -64,7 +64,7 @@ export function searchIndex(
 
 /** Reads the index, rejecting one that another user could have written. */
 export async function readIndex(file: string): Promise<string> {
-  // O_NOFOLLOW and the owner check: whoever can write the index chooses every forced command.
+  // O_NOFOLLOW and the owner check: a user who can write the index chooses every forced command.
   const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((error) => {
     throw new AuthorizedKeysError(`cannot open lookup index ${file}: ${(error as Error).message}`, {
       cause: error,
