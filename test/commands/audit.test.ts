@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineOutput } from '../../src/commands/audit/output.js';
 import { runQuery } from '../../src/commands/audit/query.js';
 import { summarizeClients } from '../../src/commands/audit/summary.js';
+import { openAuditLog } from '../../src/lib/audit-log/writer.js';
 import { writeRotatedSample } from './audit-fixtures.js';
 
 let root: string;
@@ -56,6 +58,17 @@ function sampleLog(): string {
   const logPath = join(dir, 'audit.log');
   writeRotatedSample(logPath);
   return logPath;
+}
+
+/** Polls `condition` every 20 ms; rejects after 10 s. */
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error('condition not met within 10 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function runCli(args: string[]) {
@@ -251,6 +264,47 @@ describe('borg-gate audit', () => {
       .split('\n')
       .map((line) => JSON.parse(line).event);
     expect(events).toEqual(['session_end', 'session_refused']);
+  });
+
+  it('tail -f follows rotation until SIGINT', async () => {
+    const logPath = sampleLog();
+    const child = spawn(process.execPath, [
+      cli,
+      'audit',
+      'tail',
+      '-f',
+      '-n',
+      '0',
+      '--json',
+      '--file',
+      logPath,
+    ]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => stderr.includes('following the audit log'));
+
+    const log = await openAuditLog(logPath, { fsync: false });
+    await log.append({ event: 'check', session_id: 'before-rotation' });
+    await waitFor(() => stdout.includes('before-rotation'));
+    renameSync(logPath, `${logPath}.1`);
+    await log.append({ event: 'check', session_id: 'after-rotation' });
+    await waitFor(() => stdout.includes('after-rotation'));
+    child.kill('SIGINT');
+
+    expect(await exited).toBe(0);
+    const sessions = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).session_id);
+    expect(sessions).toEqual(['before-rotation', 'after-rotation']);
+    expect(stderr).toContain('reopened the audit log');
   });
 
   it('schema prints a JSON Schema', () => {
