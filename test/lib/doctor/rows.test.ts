@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Protection, Report } from '../../../src/lib/doctor/report.js';
 import { reportSchema } from '../../../src/lib/doctor/report.js';
 import { runDoctor } from '../../../src/lib/doctor/run.js';
-import { createFixture, type DoctorFixture, gateLine, writeAuditRecords } from './fixtures.js';
+import {
+  createFixture,
+  type DoctorFixture,
+  gateLine,
+  HARDENED_SSHD,
+  writeAuditRecords,
+} from './fixtures.js';
 
 const DAY_MS = 86_400_000;
 
@@ -417,6 +423,7 @@ describe('ssh-hardening row', () => {
     );
     chmodSync(fixture.authorizedKeys, 0o644);
     chmodSync(fixture.policyFile, 0o664);
+    chmodSync(fixture.stateDir, 0o777);
     writeFileSync(fixture.auditLog, '', { mode: 0o666 });
     chmodSync(fixture.auditLog, 0o666);
     report = (await runDoctor(fixture.options({ now }))).report;
@@ -460,10 +467,35 @@ describe('ssh-hardening row', () => {
     expect(text).toContain('mode 0664: group or others can write it');
     expect(text).toContain('mode 0644 instead of 0600');
     expect(text).toContain('mode 0666: others can write it');
+    expect(text).toContain('mode 0777: others can replace its files');
   });
 
   it('is missing overall', () => {
     expect(row(report, 'ssh-hardening').status).toBe('missing');
+  });
+});
+
+describe('AuthorizedKeysCommand setup', () => {
+  it('accepts keys lookup without a file', async () => {
+    const fixture = createFixture('lookup');
+    try {
+      const repo = fixture.init('lookup', 'repokey');
+      fixture.writePolicy({
+        clients: [{ id: 'l1', keys: [fixture.key('l1')], repositories: [repo] }],
+      });
+      fixture.writeSshdConfig([
+        ...HARDENED_SSHD,
+        'AuthorizedKeysFile none',
+        'AuthorizedKeysCommand /usr/local/bin/borg-gate keys lookup %u %t %k',
+        'AuthorizedKeysCommandUser nobody',
+      ]);
+      const options = fixture.options({ authorizedKeysFile: undefined });
+      const { report } = await runDoctor(options);
+      const details = row(report, 'ssh-hardening').findings.map((item) => item.detail);
+      expect(details).toEqual([]);
+    } finally {
+      fixture.remove();
+    }
   });
 });
 

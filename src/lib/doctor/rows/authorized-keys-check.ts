@@ -19,6 +19,10 @@ interface LineProblems {
 /** Checks every line of authorized_keys: `restrict`, a borg-gate forced command, and the right client. */
 export function findAuthorizedKeysProblems(context: DoctorContext): Finding[] {
   const loaded = context.authorizedKeys;
+  if (loaded === undefined && usesGateLookup(context)) {
+    // `borg-gate keys lookup` builds each line from the policy, with restrict and the forced command.
+    return [];
+  }
   if (loaded === undefined) {
     return [
       finding(
@@ -124,6 +128,12 @@ function toFindings(file: string, problems: LineProblems): Finding[] {
     ],
   ];
   return candidates.filter(([present]) => present).map(([, item]) => item);
+}
+
+/** Tells whether sshd asks `borg-gate keys lookup` for keys instead of reading a file. */
+function usesGateLookup(context: DoctorContext): boolean {
+  const command = context.sshd.ok ? context.sshd.value.get('authorizedkeyscommand') : undefined;
+  return command !== undefined && /(^|\/)borg-gate(\.m?js)?\s+keys\s+lookup\b/.test(command);
 }
 
 /** Maps `type base64` of every unexpired key of an active client to the client id. */

@@ -1,4 +1,5 @@
 import { lstatSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import type { DoctorContext } from '../context.js';
 import { type Finding, finding } from '../report.js';
 
@@ -22,6 +23,19 @@ export function findFileModeProblems(context: DoctorContext): Finding[] {
       ),
     );
   }
+  // A policy owned by another user lets that user grant themselves access; serve rejects it too.
+  const owner = context.policyInfo.uid;
+  if (owner !== 0 && owner !== process.getuid?.()) {
+    findings.push(
+      finding(
+        'missing',
+        {},
+        `policy ${policyFile} is owned by uid ${owner}, not by root or the user running borg-gate.`,
+        `chown root ${policyFile}`,
+      ),
+    );
+  }
+  findings.push(...stateDirMode(context.doctorStateFile));
   const keys = context.authorizedKeys;
   if (keys?.ok === true) {
     findings.push(...authorizedKeysMode(keys.value.file, keys.value.info));
@@ -42,6 +56,23 @@ export function findFileModeProblems(context: DoctorContext): Finding[] {
     }
   }
   return findings;
+}
+
+function stateDirMode(stateFile: string): Finding[] {
+  const dir = dirname(stateFile);
+  const info = statOrUndefined(dir);
+  // Others who can write the directory can replace a state file, or plant one before the first run.
+  if (info === undefined || (info.mode & 0o002) === 0) {
+    return [];
+  }
+  return [
+    finding(
+      'missing',
+      {},
+      `state directory ${dir} has mode ${octal(info.mode)}: others can replace its files.`,
+      `chmod o-w ${dir}`,
+    ),
+  ];
 }
 
 function authorizedKeysMode(file: string, info: Stats): Finding[] {
