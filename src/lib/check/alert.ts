@@ -22,7 +22,7 @@ export interface CheckAlert {
 /** Time an alert command may run before it is killed. */
 const ALERT_TIMEOUT_MS = 60_000;
 
-/** Longest alert command output kept for the error message. */
+/** Maximum characters of alert command output kept for the error message. */
 const MAX_OUTPUT = 1000;
 
 /** The alert command could not run, timed out or exited non-zero. */

@@ -60,7 +60,7 @@ export function borgCheckEnv(request: BorgCheckRequest): Record<string, string> 
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     LANG: 'C.UTF-8',
     BORG_BASE_DIR: request.baseDir,
-    // Prompts cannot be answered here: a moved or unknown repository fails instead of waiting.
+    // No one can reply to a prompt here, so a moved or unknown repository fails instead of waiting.
     BORG_RELOCATED_REPO_ACCESS_IS_OK: 'no',
     BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: request.unencrypted ? 'yes' : 'no',
     BORG_CHECK_I_KNOW_WHAT_I_AM_DOING: 'NO',
@@ -68,40 +68,16 @@ export function borgCheckEnv(request: BorgCheckRequest): Record<string, string> 
   };
 }
 
-/** Runs one `borg check` and classifies the result; never throws for borg's own failures. */
+/** Runs one `borg check` and classifies the result. borg's failures, and a missing binary, become a result. */
 export async function runBorgCheck(request: BorgCheckRequest): Promise<BorgCheckResult> {
   const started = performance.now();
-  const usesPipe = request.passphrase.pipeText !== undefined;
-  // detached: borg gets its own session, so it has no terminal to prompt on and can be killed as a group.
-  const stdio: StdioOptions = ['ignore', 'ignore', 'pipe', usesPipe ? 'pipe' : 'ignore'];
-  const child = spawn(request.borgBinary, borgCheckArgv(request), {
-    env: borgCheckEnv(request),
-    stdio,
-    detached: true,
-  });
-  if (usesPipe) {
-    const pipe = child.stdio[3] as NodeJS.WritableStream;
-    // borg closes the pipe without reading it when it fails before needing the key.
-    pipe.on('error', () => {});
-    pipe.end(request.passphrase.pipeText ?? '');
-  }
-  const messages = new MessageDigest();
-  let lockTimeout = false;
-  const lines = createInterface({ input: child.stderr! });
-  const linesDone = new Promise((resolve) => lines.once('close', resolve));
-  lines.on('line', (line) => {
-    const event = parseLogLine(line);
-    if (event.progress !== undefined) {
-      request.onProgress?.(event.progress);
-    } else if (event.message !== undefined) {
-      lockTimeout ||= event.msgid === 'LockTimeout';
-      messages.add(event.message);
-    }
-  });
-  let stopReason: 'timeout' | 'interrupted' | undefined;
+  const child = spawnBorg(request);
+  const stderr = readBorgStderr(child, request.onProgress);
+
+  let stopReason: StopReason | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   // SIGTERM lets borg release its lock; SIGKILL follows only if it does not exit in time.
-  const stop = (reason: 'timeout' | 'interrupted') => {
+  const stop = (reason: StopReason) => {
     stopReason ??= reason;
     killGroup(child.pid, 'SIGTERM');
     killTimer ??= setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
@@ -109,13 +85,54 @@ export async function runBorgCheck(request: BorgCheckRequest): Promise<BorgCheck
   const timer = setTimeout(() => stop('timeout'), request.timeoutMs);
   const onAbort = () => stop('interrupted');
   request.signal?.addEventListener('abort', onAbort, { once: true });
+
   const exit = await waitForExit(child);
   clearTimeout(timer);
   clearTimeout(killTimer);
   request.signal?.removeEventListener('abort', onAbort);
-  await linesDone;
+  await stderr.done;
+
   const durationMs = Math.round(performance.now() - started);
-  return classify(exit, { stopReason, lockTimeout, messages, durationMs, request });
+  const facts = { stopReason, lockTimeout: stderr.lockTimeout(), durationMs, request };
+  return classify(exit, { ...facts, messages: stderr.messages });
+}
+
+type StopReason = 'timeout' | 'interrupted';
+
+function spawnBorg(request: BorgCheckRequest): ChildProcess {
+  const usesPipe = request.passphrase.pipeText !== undefined;
+  const stdio: StdioOptions = ['ignore', 'ignore', 'pipe', usesPipe ? 'pipe' : 'ignore'];
+  // detached: borg gets its own session, so it has no terminal to prompt on and can be killed as a group.
+  const child = spawn(request.borgBinary, borgCheckArgv(request), {
+    env: borgCheckEnv(request),
+    stdio,
+    detached: true,
+  });
+  if (usesPipe) {
+    const pipe = child.stdio[3] as NodeJS.WritableStream;
+    // borg closes fd 3 without reading it when it fails before needing the key.
+    pipe.on('error', () => {});
+    pipe.end(request.passphrase.pipeText ?? '');
+  }
+  return child;
+}
+
+/** Follows borg's `--log-json` stderr: progress goes to the callback, errors are kept. */
+function readBorgStderr(child: ChildProcess, onProgress: ((text: string) => void) | undefined) {
+  const messages = new MessageDigest();
+  let lockTimeout = false;
+  const lines = createInterface({ input: child.stderr! });
+  const done = new Promise((resolve) => lines.once('close', resolve));
+  lines.on('line', (line) => {
+    const event = parseLogLine(line);
+    if (event.progress !== undefined) {
+      onProgress?.(event.progress);
+    } else if (event.message !== undefined) {
+      lockTimeout ||= event.msgid === 'LockTimeout';
+      messages.add(event.message);
+    }
+  });
+  return { done, messages, lockTimeout: () => lockTimeout };
 }
 
 interface ExitFacts {
@@ -137,7 +154,7 @@ function waitForExit(child: ChildProcess): Promise<ExitFacts> {
 function classify(
   exit: ExitFacts,
   facts: {
-    stopReason: 'timeout' | 'interrupted' | undefined;
+    stopReason: StopReason | undefined;
     lockTimeout: boolean;
     messages: MessageDigest;
     durationMs: number;

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { PassphraseSource } from './targets.js';
 
-/** How the passphrase reaches borg: environment entries, plus text for the pipe on fd 3. */
+/** Passphrase delivery for one borg run: environment entries plus the text for fd 3. */
 export interface PassphraseDelivery {
   env: Record<string, string>;
   /** Written to the child's fd 3, which BORG_PASSPHRASE_FD names; undefined when unused. */
@@ -17,8 +17,9 @@ export class PassphraseRefusedError extends Error {
 export const PASSPHRASE_FD = 3;
 
 /**
- * Prepares the passphrase for one borg run. A file is read here and sent through an
- * inherited pipe, so the passphrase never appears in an environment, argv or log.
+ * Prepares the passphrase for one borg run. A file is read here and sent through a
+ * socket pair that borg inherits as fd 3, so the passphrase from a file never
+ * appears in an environment, argv or log.
  * Throws PassphraseRefusedError when the file is unsafe or unreadable.
  */
 export async function preparePassphrase(source: PassphraseSource): Promise<PassphraseDelivery> {

@@ -1,4 +1,4 @@
-/** Longest message kept in the state file, an alert or the audit log. */
+/** Maximum length of a message kept in the state file, an alert or the audit log. */
 const MAX_MESSAGE_LENGTH = 2000;
 
 function isControl(code: number): boolean {
