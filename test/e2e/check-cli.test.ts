@@ -1,6 +1,6 @@
-// Scenario: the built `borg-gate check` binary is quiet on a non-terminal when all is
-// well, reports failures on stderr with exit code 1, rejects a bad policy with exit
-// code 2, and on SIGTERM stops the borg it started and records the check as skipped.
+// Scenario: the built `borg-gate check` binary prints nothing on a non-terminal when all
+// is well. It reports failures on stderr with exit code 1 and rejects a bad policy with
+// exit code 2. On SIGTERM it stops the borg it started and records the check as skipped.
 import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';

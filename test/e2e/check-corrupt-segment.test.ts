@@ -1,6 +1,6 @@
-// Scenario: a client repository passes, a second one has a flipped segment byte and
-// fails `--repository-only`; the alert command receives the failure, the audit log and
-// the state file record both results, and a repaired repository sends a recovery alert.
+// Scenario: a client repository passes, and a second one fails `--repository-only`
+// because of a flipped segment byte. The alert command receives the failure, the audit
+// log and the state file record both results, and the repaired repository recovers.
 import { cp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

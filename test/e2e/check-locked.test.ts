@@ -1,5 +1,5 @@
-// Scenario: `borg with-lock` holds the repository, so the check is reported as skipped
-// (exit 0, no alert); the next `--due` run retries at once and succeeds.
+// Scenario: `borg with-lock` keeps the repository locked, so the check is reported as
+// skipped (exit 0, no alert). The next `--due` run retries at once and succeeds.
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
