@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkGateCommand,
@@ -7,6 +8,7 @@ import {
   formatSource,
 } from '../../../src/lib/authorized-keys/entry.js';
 import { collectKeyRecords } from '../../../src/lib/authorized-keys/key-records.js';
+import { PublicKeyError } from '../../../src/lib/authorized-keys/public-key.js';
 import type { PolicyInput } from '../../../src/lib/policy/schema.js';
 import { makeKeys, makePolicy } from './fixtures.js';
 
@@ -59,6 +61,33 @@ describe('formatEntry', () => {
 
   it('entry is one line', () => {
     expect(entryFor({ keys: [keys[0]!], from: ['192.0.2.1'] })).not.toMatch(/[\r\n]/);
+  });
+
+  it('quotes in comment stay after key', () => {
+    const entry = entryFor({ keys: [`${keyType} ${keyBase64} x",command="/bin/sh" no-pty`] });
+    expect(entry).toBe(
+      `command="/usr/local/bin/borg-gate serve --client web1",restrict ${keyType} ${keyBase64} x",command="/bin/sh" no-pty`,
+    );
+  });
+
+  it('any comment gives one safe line', () => {
+    const prefix = 'command="/usr/local/bin/borg-gate serve --client web1",restrict ';
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (comment) => {
+        let entry: string;
+        try {
+          entry = entryFor({ keys: [`${keyType} ${keyBase64} ${comment}`] });
+        } catch (error) {
+          // Rejecting the comment is fine; anything but a PublicKeyError is a bug.
+          expect(error).toBeInstanceOf(PublicKeyError);
+          return;
+        }
+        expect(entry.startsWith(`${prefix}${keyType} ${keyBase64} `)).toBe(true);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for line breaks.
+        expect(entry).not.toMatch(/[\r\n\u0000\u0085\u2028\u2029]/);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('id with quote rejected', () => {
