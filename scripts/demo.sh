@@ -11,8 +11,10 @@ gate="$(pwd)/dist/borg-gate.js"
 demo="$(mktemp -d /tmp/borg-gate-demo-XXXXXX)"
 chmod 755 "$demo"
 sshd_pid=""
+listen_pid=""
 cleanup() {
   [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
+  [ -n "$listen_pid" ] && kill "$listen_pid" 2>/dev/null && wait "$listen_pid" 2>/dev/null || true
   if [ "${KEEP:-0}" = 1 ]; then echo "demo files kept in $demo"; else rm -rf "$demo"; fi
 }
 trap cleanup EXIT
@@ -57,12 +59,22 @@ chmod 644 "$demo/policy.yaml"
 cat "$demo/policy.yaml"
 "$gate" policy check --policy "$demo/policy.yaml"
 
-step "authorized_keys entry (forced command)"
-printf 'command="%s serve --client demo-host --policy %s",restrict %s\n' \
-  "$gate" "$demo/policy.yaml" "$(cat "$demo/client/id_demo.pub")" > "$demo/authorized_keys"
-cut -c1-160 "$demo/authorized_keys"
-/usr/sbin/sshd -f "$demo/sshd_config"
-sshd_pid=$(cat "$demo/sshd.pid")
+if [ -x /usr/sbin/sshd ] && [ "${DEMO_LISTEN:-0}" != 1 ]; then
+  step "authorized_keys entry (forced command)"
+  printf 'command="%s serve --client demo-host --policy %s",restrict %s\n' \
+    "$gate" "$demo/policy.yaml" "$(cat "$demo/client/id_demo.pub")" > "$demo/authorized_keys"
+  cut -c1-160 "$demo/authorized_keys"
+  /usr/sbin/sshd -f "$demo/sshd_config"
+  sshd_pid=$(cat "$demo/sshd.pid")
+else
+  # Without OpenSSH (or with DEMO_LISTEN=1), borg-gate is the SSH server itself.
+  step "borg-gate listen on 127.0.0.1:$port (no sshd needed)"
+  "$gate" listen --port "$port" --host-key "$demo/listen_host_key" --policy "$demo/policy.yaml" \
+    --audit-log "$demo/log/fallback.log" --log-file "$demo/log/listen.log" &
+  listen_pid=$!
+  for _ in $(seq 50); do grep -q listen_start "$demo/log/listen.log" 2>/dev/null && break; sleep 0.1; done
+  head -1 "$demo/log/listen.log"
+fi
 
 export BORG_RSH="ssh -F /dev/null -i $demo/client/id_demo -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 export BORG_BASE_DIR="$demo/client/borg" BORG_PASSPHRASE=demo-passphrase
