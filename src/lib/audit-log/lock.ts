@@ -36,7 +36,7 @@ export async function withAppendLock(
       lockfilePath: lockPath(logPath),
       realpath: false,
       stale,
-      // Short randomized retries: appends hold the lock for about a millisecond.
+      // Short randomized retries, because an append holds the lock for a few milliseconds.
       retries: {
         retries: Math.ceil(deadline / 20),
         factor: 1.3,
