@@ -3,11 +3,11 @@ import ssh2 from 'ssh2';
 import { fingerprintOf } from '../session/facts.js';
 import type { PolicyKeyIndex } from './key-index.js';
 
-/** What one connection has learned from its authentication requests. */
+/** Authentication progress of one connection. */
 export interface AuthState {
   /** Requests rejected so far, `none` excluded because every OpenSSH client sends it first. */
   failures: number;
-  /** User name the client asked for; the server has no accounts, so it is only logged. */
+  /** User name the client requested. The server has no accounts, so it is only logged. */
   username?: string;
   /** Fingerprint of the last key offered, for the log of a refused connection. */
   lastOfferedKey?: string;
@@ -64,6 +64,8 @@ function signatureVerifies(ctx: PublicKeyAuthContext, identity: string): boolean
   if (ctx.key.algo === 'ssh-rsa' && ctx.hashAlgo === undefined) {
     return false;
   }
+  // TODO: FIDO keys (sk-ssh-ed25519@openssh.com, sk-ecdsa-...) always fail here because ssh2
+  // 1.17 cannot parse them, so clients with those keys need sshd and `serve`.
   const parsed = ssh2.utils.parseKey(identity);
   if (parsed instanceof Error || Array.isArray(parsed) || ctx.blob === undefined) {
     return false;

@@ -18,7 +18,7 @@ export interface ServerState {
   limits: ConnectionLimits;
   env: NodeJS.ProcessEnv;
   running: Set<Promise<void>>;
-  /** Open connections, each with a function that closes it; for shutdown. */
+  /** Open connections and whether each has authenticated, so shutdown can end them. */
   connections: Map<Connection, { authenticated: () => boolean }>;
   stopping: () => boolean;
 }
@@ -99,7 +99,12 @@ export function handleConnection(client: Connection, info: ClientInfo, server: S
       );
       return;
     }
-    const reason = timedOut ? 'auth-timeout' : state.failures > 0 ? 'auth-failed' : 'no-auth';
+    let reason = 'no-auth';
+    if (timedOut) {
+      reason = 'auth-timeout';
+    } else if (state.failures > 0) {
+      reason = 'auth-failed';
+    }
     const blocked = reason === 'no-auth' ? false : limits.recordFailure(clientIp, Date.now());
     log.warn(
       {

@@ -20,9 +20,8 @@ export class PolicyKeyIndex {
 
   /** Loads the policy; throws PolicyError so a server does not start with an unusable one. */
   async load(): Promise<void> {
-    const version = await this.fileVersion();
     const { policy } = await loadPolicy(this.policyFile);
-    this.replace(policy, version);
+    this.replace(policy, await this.fileVersion());
   }
 
   /** Returns the client id whose keys contain `type base64`, re-reading a changed policy first. */

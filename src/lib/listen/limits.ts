@@ -41,7 +41,7 @@ export class ConnectionLimits {
     this.releaseUnauthenticated(sourceKey(address));
   }
 
-  /** Forgets an admitted connection; `wasAuthenticated` says which count it was in. */
+  /** Forgets an admitted connection; `wasAuthenticated` selects the count it was in. */
   closed(address: string, wasAuthenticated: boolean): void {
     this.open = Math.max(0, this.open - 1);
     if (!wasAuthenticated) {

@@ -9,7 +9,7 @@ export async function runListen(config: ListenConfig, logFile?: string): Promise
   try {
     server = await startListenServer(config, log);
   } catch (error) {
-    log.fatal({ event: 'listen_failed', err: error }, 'cannot start');
+    log.fatal({ event: 'listen_failed', err: error }, 'failed to start');
     process.stderr.write(`borg-gate listen: ${(error as Error).message}\n`);
     return 1;
   }

@@ -4,6 +4,7 @@ import ssh2, { type Algorithms, type Connection } from 'ssh2';
 import { disableSignalForwarding, signalBorgChildren } from '../session/child.js';
 import type { ListenConfig } from './config.js';
 import { handleConnection, type ServerState } from './connection.js';
+import { ListenError } from './errors.js';
 import { loadOrCreateHostKey } from './host-key.js';
 import { PolicyKeyIndex } from './key-index.js';
 import { ConnectionLimits } from './limits.js';
@@ -37,11 +38,12 @@ export interface ListenServer {
 
 /** Starts the embedded SSH server; it accepts only borg serve requests, each decided by runServe. */
 export async function startListenServer(config: ListenConfig, log: Logger): Promise<ListenServer> {
-  const hostKey = await loadOrCreateHostKey(config.hostKeyFile);
   const keys = new PolicyKeyIndex(config.policyFile, log);
   await keys.load();
+  const hostKey = await loadOrCreateHostKey(config.hostKeyFile);
   // Signals stop the whole server here (see shutdown), not each borg child on its own.
   disableSignalForwarding();
+
   let stopping = false;
   const state: ServerState = {
     config,
@@ -53,20 +55,16 @@ export async function startListenServer(config: ListenConfig, log: Logger): Prom
     connections: new Map(),
     stopping: () => stopping,
   };
+
   const server = new ssh2.Server(
     { hostKeys: [hostKey.privateKey], ident: 'borg-gate', algorithms: ALGORITHMS },
     (client, info) => handleConnection(client, info, state),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, config);
   server.on('error', (error: Error) =>
     log.error({ event: 'server_error', err: error }, 'server error'),
   );
+
   const address = server.address() as AddressInfo;
   log.info(
     {
@@ -91,6 +89,25 @@ export async function startListenServer(config: ListenConfig, log: Logger): Prom
       await stopServer(server, state, reason);
     },
   };
+}
+
+function listenOn(server: ssh2.Server, config: ListenConfig): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: NodeJS.ErrnoException) => {
+      const where = `${config.address} port ${config.port}`;
+      reject(
+        new ListenError(
+          `cannot listen on ${where} (${error.code ?? 'error'}): choose another --address or --port`,
+          { cause: error },
+        ),
+      );
+    };
+    server.once('error', fail);
+    server.listen(config.port, config.address, () => {
+      server.off('error', fail);
+      resolve();
+    });
+  });
 }
 
 async function stopServer(server: ssh2.Server, state: ServerState, reason: string): Promise<void> {

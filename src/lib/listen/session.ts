@@ -5,7 +5,7 @@ import { escapeUntrusted } from '../audit-log/escape.js';
 import { channelIo } from './channel-io.js';
 import type { ListenConfig } from './config.js';
 
-/** What the server knows about an authenticated connection. */
+/** Facts about an authenticated connection, and the server state its sessions use. */
 export interface ConnectionContext {
   connectionId: string;
   clientIp: string;
@@ -106,13 +106,19 @@ function track(context: ConnectionContext, session: Promise<void>): void {
   void session.finally(() => context.running.delete(session));
 }
 
+/** Field of each rejected request that carries the client's own text. */
+const DETAIL_FIELDS: Partial<Record<string, string>> = {
+  env: 'key',
+  subsystem: 'name',
+  pty: 'term',
+};
+
 /** Returns the client-chosen part of a rejected request, escaped for the log. */
 function describeRequest(request: string, info: unknown): string | undefined {
-  if (info === null || typeof info !== 'object') {
+  const field = DETAIL_FIELDS[request];
+  if (field === undefined || info === null || typeof info !== 'object') {
     return undefined;
   }
-  const fields = info as Record<string, unknown>;
-  const detail =
-    request === 'env' ? fields.key : request === 'subsystem' ? fields.name : fields.term;
+  const detail = (info as Record<string, unknown>)[field];
   return typeof detail === 'string' ? escapeUntrusted(detail, 200) : undefined;
 }
