@@ -130,7 +130,7 @@ function toFindings(file: string, problems: LineProblems): Finding[] {
   return candidates.filter(([present]) => present).map(([, item]) => item);
 }
 
-/** Tells whether sshd asks `borg-gate keys lookup` for keys instead of reading a file. */
+/** Tells whether sshd runs `borg-gate keys lookup` to get keys instead of reading a file. */
 function usesGateLookup(context: DoctorContext): boolean {
   const command = context.sshd.ok ? context.sshd.value.get('authorizedkeyscommand') : undefined;
   return command !== undefined && /(^|\/)borg-gate(\.m?js)?\s+keys\s+lookup\b/.test(command);

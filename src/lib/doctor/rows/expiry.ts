@@ -6,7 +6,7 @@ const DAY_MS = 86_400_000;
 export const EXPIRY_WARNING_DAYS = 14;
 
 /**
- * Clients that lose access within the warning window: the client expires, or every key it still
+ * Finds clients that lose access within the warning window: the client expires, or every key it still
  * has expires. An old key that `keys rotate` set to expire next to a new key is not reported.
  */
 export function findExpiringKeys(context: DoctorContext): Finding[] {

@@ -9,6 +9,20 @@ function octal(mode: number): string {
 
 /** Checks the modes of the files that decide or record access. */
 export function findFileModeProblems(context: DoctorContext): Finding[] {
+  const findings = policyFileProblems(context);
+  findings.push(...stateDirMode(context.doctorStateFile));
+  const keys = context.authorizedKeys;
+  if (keys?.ok === true) {
+    findings.push(...authorizedKeysMode(keys.value.file, keys.value.info));
+  }
+  findings.push(...auditLogMode(context.policy.audit_log));
+  for (const file of [context.checkStateFile, context.doctorStateFile]) {
+    findings.push(...stateFileMode(file));
+  }
+  return findings;
+}
+
+function policyFileProblems(context: DoctorContext): Finding[] {
   const findings: Finding[] = [];
   const policyFile = context.options.policyFile;
   const policyMode = context.policyInfo.mode;
@@ -35,27 +49,23 @@ export function findFileModeProblems(context: DoctorContext): Finding[] {
       ),
     );
   }
-  findings.push(...stateDirMode(context.doctorStateFile));
-  const keys = context.authorizedKeys;
-  if (keys?.ok === true) {
-    findings.push(...authorizedKeysMode(keys.value.file, keys.value.info));
-  }
-  findings.push(...auditLogMode(context.policy.audit_log));
-  for (const file of [context.checkStateFile, context.doctorStateFile]) {
-    const info = statOrUndefined(file);
-    // State that others can write could hide a failing check or reset a key's age.
-    if (info !== undefined && (info.mode & 0o022) !== 0) {
-      findings.push(
-        finding(
-          'missing',
-          {},
-          `state file ${file} has mode ${octal(info.mode)}: group or others can write it.`,
-          `chmod 0600 ${file}`,
-        ),
-      );
-    }
-  }
   return findings;
+}
+
+function stateFileMode(file: string): Finding[] {
+  const info = statOrUndefined(file);
+  // State that others can write could hide a failing check or reset a key's age.
+  if (info === undefined || (info.mode & 0o022) === 0) {
+    return [];
+  }
+  return [
+    finding(
+      'missing',
+      {},
+      `state file ${file} has mode ${octal(info.mode)}: group or others can write it.`,
+      `chmod 0600 ${file}`,
+    ),
+  ];
 }
 
 function stateDirMode(stateFile: string): Finding[] {

@@ -5,7 +5,7 @@ import { type Finding, finding, listNames, type RowResult } from '../report.js';
 
 const DAY_MS = 86_400_000;
 
-/** Clients with write access, sorted by when they last wrote. */
+/** Clients with write access, grouped by when they last wrote. */
 interface WriterActivity {
   writers: number;
   recent: number;
