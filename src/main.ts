@@ -21,6 +21,9 @@ if (argv[0] === 'serve' && !argv.includes('--help')) {
       env: process.env,
     };
     process.exitCode = await runServe(parsed, io);
+    // The client may still be sending after borg exited (killed, or refused mid-session). A read
+    // left pending on stdin would keep the gate, and so the client's connection, open forever.
+    process.stdin.destroy();
   }
 } else {
   const { runCli } = await import('./cli.js');
