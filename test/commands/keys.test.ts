@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { GATE, runGate } from '../e2e/harness/keys-fixture.js';
@@ -99,6 +99,27 @@ describe('keys CLI', () => {
     const found = await runGate([...args, 'borg', type!, base64!]);
     expect(found.stdout).toBe(`${readFileSync(file, 'utf8').split('\n')[2]}\n`);
     expect(readFileSync(index, 'utf8')).toContain(`${base64} command=`);
+  });
+
+  it('check flags loose mode', async () => {
+    const file = join(dir, 'authorized_keys.mode');
+    const gate = ['--gate-path', '/usr/local/bin/borg-gate'];
+    const base = ['--policy', policyFile, '--file', file, ...gate];
+    expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
+    expect((await runGate(['keys', 'check', ...base])).code).toBe(0);
+    chmodSync(file, 0o664);
+    const result = await runGate(['keys', 'check', ...base]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('has mode 0664 instead of 0600');
+  });
+
+  it('check refuses symlink', async () => {
+    const file = join(dir, 'authorized_keys.link');
+    symlinkSync(policyFile, file);
+    const result = await runGate(['keys', 'check', '--policy', policyFile, '--file', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('is a symbolic link');
   });
 
   it('lookup through yargs keeps policy', async () => {

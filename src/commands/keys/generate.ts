@@ -1,15 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { installBlock } from '../../lib/authorized-keys/install.js';
 import { formatIndex, hashPolicySource } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
 import { renderBlock } from '../../lib/authorized-keys/render.js';
-import {
-  readCurrentFile,
-  refuseSymlink,
-  writeFileAtomic,
-} from '../../lib/authorized-keys/safe-write.js';
+import { readCurrentFile, writeFileAtomic } from '../../lib/authorized-keys/safe-write.js';
 import { loadPolicy } from '../../lib/policy/load.js';
 import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } from './shared.js';
 
@@ -56,23 +51,27 @@ export async function runCheck(args: KeysArgs): Promise<number> {
   const target = authorizedKeysFileOf(args);
   const { policy, file } = await loadPolicy(policyFileOf(args));
   const rendered = renderBlock(policy, file, renderOptionsOf(args));
-  await refuseSymlink(target);
-  const current = await readFile(target).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') {
-      return Buffer.alloc(0);
-    }
-    throw error;
-  });
-  const installed = extractBlock(current.toString('latin1'), args.block, target) ?? '';
+  const current = await readCurrentFile(target);
+  const text = current?.content.toString('latin1') ?? '';
+  const installed = extractBlock(text, args.block, target) ?? '';
   const diff = unifiedDiff(installed, rendered.block, `${target} (installed)`, `${file} (policy)`);
-  if (diff === '') {
-    return 0;
+  let status = 0;
+  if (diff !== '') {
+    process.stdout.write(diff);
+    process.stderr.write(
+      `borg-gate: the managed block in ${target} differs from the policy; run "borg-gate keys write" to update it\n`,
+    );
+    status = 1;
   }
-  process.stdout.write(diff);
-  process.stderr.write(
-    `borg-gate: the managed block in ${target} differs from the policy; run "borg-gate keys write" to update it\n`,
-  );
-  return 1;
+  // A group- or world-writable file lets other users add keys; sshd's StrictModes also rejects it.
+  if (current !== undefined && current.mode !== 0o600) {
+    const mode = current.mode.toString(8).padStart(4, '0');
+    process.stderr.write(
+      `borg-gate: ${target} has mode ${mode} instead of 0600; "borg-gate keys write" sets it\n`,
+    );
+    status = 1;
+  }
+  return status;
 }
 
 /** Writes the lookup index (root-owned, 0644 so the AuthorizedKeysCommandUser can read it). */
