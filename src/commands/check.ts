@@ -1,7 +1,8 @@
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { type AuditLog, openAuditLog } from '../lib/audit-log/writer.js';
+import { BorgBaseDirError, prepareBorgBaseDir } from '../lib/check/base-dir.js';
 import {
   createProgressReporter,
   type ProgressReporter,
@@ -88,6 +89,16 @@ export async function runCheckCommand(args: CheckArgs, io: CheckIo): Promise<num
   }
   const stateFile =
     args.state ?? policy.checks?.state_file ?? join(policy.state_dir, 'check-state.json');
+  const baseDir = join(policy.state_dir, 'borg');
+  try {
+    await prepareBorgBaseDir(baseDir);
+  } catch (error) {
+    if (!(error instanceof BorgBaseDirError)) {
+      throw error;
+    }
+    warn(`borg base directory: ${error.message}`);
+    return EXIT_CANNOT_RUN;
+  }
   const audit = await openAuditSafely(policy.audit_log, warn);
   const progress = createProgressReporter(io.stderr);
   const interrupt = new AbortController();
@@ -107,7 +118,7 @@ export async function runCheckCommand(args: CheckArgs, io: CheckIo): Promise<num
       explicit: args.repository !== undefined && args.verifyData === true,
       stateFile,
       borgBinary,
-      baseDir: join(dirname(stateFile), 'borg'),
+      baseDir,
       now: io.now,
       progress,
       audit,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { homedir, hostname } from 'node:os';
 import type { CheckOutcome } from './state.js';
 import type { CheckKind } from './targets.js';
@@ -19,7 +19,7 @@ export interface CheckAlert {
   host: string;
 }
 
-/** Time an alert command may run before it is killed. */
+/** Time an alert command may run before its process group is killed. */
 const ALERT_TIMEOUT_MS = 60_000;
 
 /** Maximum characters of alert command output kept for the error message. */
@@ -54,14 +54,20 @@ export function alertEnv(alert: CheckAlert): Record<string, string> {
 }
 
 /**
- * Runs the alert command (argv, no shell) with the alert as JSON on stdin.
- * Throws AlertCommandError when it cannot start, exits non-zero or runs over 60 s.
+ * Runs the alert command (argv, no shell) with the alert as JSON on stdin. Throws
+ * AlertCommandError when it cannot start, exits non-zero or runs over `timeoutMs`.
  */
-export async function sendAlert(argv: readonly string[], alert: CheckAlert): Promise<void> {
+export async function sendAlert(
+  argv: readonly string[],
+  alert: CheckAlert,
+  timeoutMs = ALERT_TIMEOUT_MS,
+): Promise<void> {
   const [program, ...args] = argv as [string, ...string[]];
+  // detached: the command gets its own process group, so a timeout also kills its children.
   const child = spawn(program, args, {
     env: alertEnv(alert),
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
   });
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -72,24 +78,63 @@ export async function sendAlert(argv: readonly string[], alert: CheckAlert): Pro
   // An alert command that ignores stdin closes the pipe early; that is not an error.
   child.stdin.on('error', () => {});
   child.stdin.end(`${JSON.stringify(alert)}\n`);
-  const timer = setTimeout(() => child.kill('SIGKILL'), ALERT_TIMEOUT_MS);
-  const result = await new Promise<{ code: number | null; signal: string | null; error?: Error }>(
-    (resolve) => {
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      child.once('close', (code, signal) => resolve({ code, signal }));
-    },
-  );
+
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child);
+  }, timeoutMs);
+  const result = await waitForAlertCommand(child);
   clearTimeout(timer);
+
+  const what = `alert command ${program}`;
   if (result.error !== undefined) {
-    throw new AlertCommandError(`alert command ${program} cannot run: ${result.error.message}`, {
+    throw new AlertCommandError(`${what} cannot run: ${result.error.message}`, {
       cause: result.error,
     });
+  }
+  if (timedOut) {
+    throw new AlertCommandError(`${what} timed out after ${timeoutMs / 1000} s and was killed`);
   }
   if (result.code !== 0) {
     const status = result.signal === null ? `exit code ${result.code}` : `signal ${result.signal}`;
     const detail = collapseMessage(output);
     throw new AlertCommandError(
-      `alert command ${program} failed with ${status}${detail === '' ? '' : `: ${detail}`}`,
+      `${what} failed with ${status}${detail === '' ? '' : `: ${detail}`}`,
     );
+  }
+}
+
+/** Time to collect output after the command exits, in case a child it left keeps the pipes open. */
+const OUTPUT_DRAIN_MS = 1000;
+
+interface AlertExit {
+  code: number | null;
+  signal: string | null;
+  error?: Error;
+}
+
+function waitForAlertCommand(child: ChildProcessWithoutNullStreams): Promise<AlertExit> {
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('exit', (code, signal) => {
+      const drained = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve({ code, signal });
+      }, OUTPUT_DRAIN_MS);
+      child.once('close', () => {
+        clearTimeout(drained);
+        resolve({ code, signal });
+      });
+    });
+  });
+}
+
+function killGroup(child: ChildProcessWithoutNullStreams): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // The group is already gone.
   }
 }

@@ -16,6 +16,9 @@ export class PassphraseRefusedError extends Error {
 
 export const PASSPHRASE_FD = 3;
 
+/** Largest passphrase file read; a bigger file is a wrong path, not a passphrase. */
+const MAX_PASSPHRASE_BYTES = 64 * 1024;
+
 /**
  * Prepares the passphrase for one borg run. A file is read here and sent through a
  * socket pair that borg inherits as fd 3, so the passphrase from a file never
@@ -57,7 +60,10 @@ async function readPassphraseFile(file: string): Promise<string> {
   }
 }
 
-function checkPassphraseFile(file: string, info: { uid: number; mode: number; isFile(): boolean }) {
+function checkPassphraseFile(
+  file: string,
+  info: { uid: number; mode: number; size: number; isFile(): boolean },
+) {
   if (!info.isFile()) {
     throw new PassphraseRefusedError(`passphrase file ${file} is not a regular file`);
   }
@@ -73,6 +79,11 @@ function checkPassphraseFile(file: string, info: { uid: number; mode: number; is
     const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
     throw new PassphraseRefusedError(
       `passphrase file ${file} has mode ${mode}; it must be 0600 or stricter; run: chmod 0600 ${file}`,
+    );
+  }
+  if (info.size > MAX_PASSPHRASE_BYTES) {
+    throw new PassphraseRefusedError(
+      `passphrase file ${file} is ${info.size} bytes, above the ${MAX_PASSPHRASE_BYTES} byte limit; check the path`,
     );
   }
 }

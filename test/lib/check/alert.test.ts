@@ -58,6 +58,22 @@ describe('sendAlert', () => {
     await expect(sendAlert([resolve('deploy/alert-example.sh')], alert)).resolves.toBeUndefined();
   });
 
+  it('timeout kills the command', async () => {
+    const script = join(dir, 'slow.sh');
+    await writeFile(script, '#!/bin/sh\nsleep 30\n', { mode: 0o755 });
+    const started = Date.now();
+    await expect(sendAlert([script], alert, 300)).rejects.toThrow(/timed out after 0.3 s/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('background child does not block', async () => {
+    const script = join(dir, 'daemon.sh');
+    await writeFile(script, '#!/bin/sh\nsleep 30 &\necho sent\n', { mode: 0o755 });
+    const started = Date.now();
+    await expect(sendAlert([script], alert)).resolves.toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('missing program raises', async () => {
     await expect(sendAlert([join(dir, 'absent')], alert)).rejects.toThrow(/cannot run/);
   });

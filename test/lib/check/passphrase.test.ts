@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chown, symlink } from 'node:fs/promises';
+import { chown, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -54,6 +54,12 @@ describe('preparePassphrase file', () => {
   it('missing file refused', async () => {
     const attempt = preparePassphrase({ type: 'file', file: join(dir, 'absent') });
     await expect(attempt).rejects.toThrow(/ENOENT/);
+  });
+
+  it('oversized file refused', async () => {
+    const file = join(dir, 'huge.pass');
+    await writeFile(file, 'x'.repeat(70_000), { mode: 0o600 });
+    await expect(preparePassphrase({ type: 'file', file })).rejects.toThrow(/byte limit/);
   });
 
   it('directory refused', async () => {
