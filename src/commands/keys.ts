@@ -19,10 +19,16 @@ function withRenderOptions<T>(yargs: Argv<T>) {
 }
 
 function withFile<T>(yargs: Argv<T>) {
-  return yargs.option('file', {
-    type: 'string',
-    describe: 'authorized_keys file (default: $BORG_GATE_AUTHORIZED_KEYS)',
-  });
+  return yargs
+    .option('file', {
+      type: 'string',
+      describe: 'authorized_keys file (default: $BORG_GATE_AUTHORIZED_KEYS)',
+    })
+    .option('mode', {
+      type: 'string',
+      describe:
+        'File mode: 0600 (default), or 0640/0644 for a root-owned file the account must read',
+    });
 }
 
 const renderCommand: CommandModule<object, KeysArgs> = {
@@ -32,7 +38,7 @@ const renderCommand: CommandModule<object, KeysArgs> = {
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runRender(args)),
 };
 
-type WriteArgs = KeysArgs & { owner?: string; index?: string };
+type WriteArgs = KeysArgs & { owner?: string; index?: string; mode?: string };
 
 const writeCommand: CommandModule<object, WriteArgs> = {
   command: 'write',
@@ -51,10 +57,10 @@ const writeCommand: CommandModule<object, WriteArgs> = {
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runWrite(args)),
 };
 
-const checkCommand: CommandModule<object, KeysArgs> = {
+const checkCommand: CommandModule<object, KeysArgs & { mode?: string }> = {
   command: 'check',
   describe: 'Exit 1 and print a diff when the installed block differs from the policy',
-  builder: (yargs) => withFile(withRenderOptions(yargs)) as Argv<KeysArgs>,
+  builder: (yargs) => withFile(withRenderOptions(yargs)) as Argv<KeysArgs & { mode?: string }>,
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runCheck(args)),
 };
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
-import { installBlock } from '../../lib/authorized-keys/install.js';
+import { installBlock, parseMode } from '../../lib/authorized-keys/install.js';
 import { formatIndex, hashPolicySource } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
 import { renderBlock } from '../../lib/authorized-keys/render.js';
@@ -18,7 +18,7 @@ export async function runRender(args: KeysArgs): Promise<number> {
 
 /** `keys write`: installs the managed block into the authorized_keys file. */
 export async function runWrite(
-  args: KeysArgs & { owner?: string; index?: string },
+  args: KeysArgs & { owner?: string; index?: string; mode?: string },
 ): Promise<number> {
   const target = authorizedKeysFileOf(args);
   const { policy, file, source } = await loadPolicy(policyFileOf(args));
@@ -27,6 +27,7 @@ export async function runWrite(
   const result = await installBlock(target, rendered.block, {
     blockName: args.block,
     owner: args.owner,
+    mode: parseMode(args.mode),
   });
   if (args.index !== undefined) {
     const index = formatIndex(hashPolicySource(source), options, rendered.entries);
@@ -47,8 +48,9 @@ export async function runWrite(
  * `keys check`: exits 1 and prints a unified diff when the installed block differs from what
  * `keys write` would install. Silent on success, so cron mails only on drift.
  */
-export async function runCheck(args: KeysArgs): Promise<number> {
+export async function runCheck(args: KeysArgs & { mode?: string }): Promise<number> {
   const target = authorizedKeysFileOf(args);
+  const expectedMode = parseMode(args.mode);
   const { policy, file } = await loadPolicy(policyFileOf(args));
   const rendered = renderBlock(policy, file, renderOptionsOf(args));
   const current = await readCurrentFile(target);
@@ -64,10 +66,11 @@ export async function runCheck(args: KeysArgs): Promise<number> {
     status = 1;
   }
   // A group- or world-writable file lets other users add keys; sshd's StrictModes also rejects it.
-  if (current !== undefined && current.mode !== 0o600) {
+  if (current !== undefined && current.mode !== expectedMode) {
     const mode = current.mode.toString(8).padStart(4, '0');
+    const expected = expectedMode.toString(8).padStart(4, '0');
     process.stderr.write(
-      `borg-gate: ${target} has mode ${mode} instead of 0600; "borg-gate keys write" sets it\n`,
+      `borg-gate: ${target} has mode ${mode} instead of ${expected}; "borg-gate keys write" sets it\n`,
     );
     status = 1;
   }

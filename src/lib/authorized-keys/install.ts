@@ -6,12 +6,33 @@ import { AuthorizedKeysError } from './errors.js';
 import { replaceBlock } from './managed-block.js';
 import { type FileOwner, readCurrentFile, writeFileAtomic } from './safe-write.js';
 
-const AUTHORIZED_KEYS_MODE = 0o600;
+/**
+ * Modes `keys write --mode` accepts. 0600 suits a file the account owns; a root-owned file the
+ * account must still read (sshd reads it with the account's rights) needs 0640 or 0644.
+ */
+export const ALLOWED_MODES = [0o600, 0o640, 0o644] as const;
+export const DEFAULT_MODE = 0o600;
+
+/** Parses `--mode` (octal text such as 0600); throws AuthorizedKeysError for other modes. */
+export function parseMode(text: string | undefined): number {
+  if (text === undefined) {
+    return DEFAULT_MODE;
+  }
+  const mode = /^0?[0-7]{3}$/.test(text) ? Number.parseInt(text, 8) : Number.NaN;
+  if (!(ALLOWED_MODES as readonly number[]).includes(mode)) {
+    throw new AuthorizedKeysError(
+      `--mode ${JSON.stringify(text)} is not allowed; use 0600, 0640 or 0644 (group or others must never write the file)`,
+    );
+  }
+  return mode;
+}
 
 export interface InstallOptions {
   /** User that owns a newly created file; an existing file keeps its owner. */
   owner?: string;
   blockName: string;
+  /** File mode, one of ALLOWED_MODES; DEFAULT_MODE when absent. */
+  mode?: number;
 }
 
 export interface InstallResult {
@@ -29,19 +50,20 @@ export async function installBlock(
   block: string,
   options: InstallOptions,
 ): Promise<InstallResult> {
+  const mode = options.mode ?? DEFAULT_MODE;
   const current = await readCurrentFile(file);
   const before = current?.content.toString('latin1') ?? '';
   const after = replaceBlock(before, options.blockName, block, file);
-  if (current !== undefined && before === after && current.mode === AUTHORIZED_KEYS_MODE) {
+  if (current !== undefined && before === after && current.mode === mode) {
     return { changed: false };
   }
   const owner = await chooseOwner(file, current?.owner, options.owner);
   let backupFile: string | undefined;
   if (current !== undefined && before !== after) {
     backupFile = `${file}.bak`;
-    await writeFileAtomic(backupFile, current.content, AUTHORIZED_KEYS_MODE, owner);
+    await writeFileAtomic(backupFile, current.content, mode, owner);
   }
-  await writeFileAtomic(file, Buffer.from(after, 'latin1'), AUTHORIZED_KEYS_MODE, owner);
+  await writeFileAtomic(file, Buffer.from(after, 'latin1'), mode, owner);
   return { changed: true, backupFile };
 }
 

@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installBlock } from '../../../src/lib/authorized-keys/install.js';
+import { installBlock, parseMode } from '../../../src/lib/authorized-keys/install.js';
 import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
 
 let dir: string;
@@ -69,6 +69,14 @@ describe('installBlock', () => {
     const result = await installBlock(file, block, options);
     expect(result.changed).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('root-owned readable mode', async () => {
+    await installBlock(file, block, { ...options, mode: 0o644, owner: 'root' });
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(statSync(file).uid).toBe(0);
+    const again = await installBlock(file, block, { ...options, mode: 0o644 });
+    expect(again.changed).toBe(false);
   });
 
   it('keeps owner of existing file', async () => {
@@ -134,5 +142,20 @@ describe('installBlock', () => {
     await expect(
       installBlock(join(dir, 'nope', 'authorized_keys'), block, options),
     ).rejects.toThrow(/create it \(mode 0700, owned by the backup user\) first/);
+  });
+});
+
+describe('parseMode', () => {
+  it.each([
+    [undefined, 0o600],
+    ['0600', 0o600],
+    ['640', 0o640],
+    ['0644', 0o644],
+  ])('%s accepted', (text, mode) => {
+    expect(parseMode(text)).toBe(mode);
+  });
+
+  it.each(['0664', '0666', '0700', '600x', '8', ''])('%s rejected', (text) => {
+    expect(() => parseMode(text)).toThrow(/is not allowed; use 0600, 0640 or 0644/);
   });
 });
