@@ -288,15 +288,19 @@ describe('borg-gate audit', () => {
       stderr += chunk;
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await waitFor(() => stderr.includes('following the audit log'));
+    try {
+      await waitFor(() => stderr.includes('following the audit log'));
 
-    const log = await openAuditLog(logPath, { fsync: false });
-    await log.append({ event: 'check', session_id: 'before-rotation' });
-    await waitFor(() => stdout.includes('before-rotation'));
-    renameSync(logPath, `${logPath}.1`);
-    await log.append({ event: 'check', session_id: 'after-rotation' });
-    await waitFor(() => stdout.includes('after-rotation'));
-    child.kill('SIGINT');
+      const log = await openAuditLog(logPath, { fsync: false });
+      await log.append({ event: 'check', session_id: 'before-rotation' });
+      await waitFor(() => stdout.includes('before-rotation'));
+      renameSync(logPath, `${logPath}.1`);
+      await log.append({ event: 'check', session_id: 'after-rotation' });
+      await waitFor(() => stdout.includes('after-rotation'));
+    } finally {
+      // Also stops the follower when a step above failed, so no process outlives the test.
+      child.kill('SIGINT');
+    }
 
     expect(await exited).toBe(0);
     const sessions = stdout
