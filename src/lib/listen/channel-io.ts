@@ -24,14 +24,14 @@ export function channelIo(channel: ServerChannel, env: NodeJS.ProcessEnv): Chann
     if (!stdin.writableEnded) {
       stdin.end();
     }
-    // Output for a client that is gone is dropped, so borg is never blocked on a full pipe.
+    // Output for a client that is gone is dropped, so borg does not block on a full pipe.
     stdout.unpipe(channel);
     stderr.unpipe(channel.stderr);
     stdout.resume();
     stderr.resume();
   });
   channel.on('error', () => {
-    // A channel error ends the connection; runServe sees its input end.
+    // A channel error ends the connection, and runServe then reads the end of its input.
   });
   return {
     io: { stdin, stdout, stderr, env },

@@ -236,7 +236,10 @@ export function run(
         cwd: options.cwd,
       },
       (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        let code = 0;
+        if (error !== null) {
+          code = typeof error.code === 'number' ? error.code : -1;
+        }
         resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );

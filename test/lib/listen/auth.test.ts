@@ -13,7 +13,7 @@ interface Decision {
   rejected: boolean;
 }
 
-/** An authentication request as ssh2 passes it, signed for real with the private key in `file`. */
+/** Builds an authentication request as ssh2 passes it, signed for real with the key in `file`. */
 function request(
   file: string | undefined,
   options: { method?: string; signed?: boolean; tamper?: boolean; algo?: string } = {},
