@@ -87,20 +87,20 @@ export async function sendAlert(
   const result = await waitForAlertCommand(child);
   clearTimeout(timer);
 
-  const what = `alert command ${program}`;
+  const subject = `alert command ${program}`;
   if (result.error !== undefined) {
-    throw new AlertCommandError(`${what} cannot run: ${result.error.message}`, {
+    throw new AlertCommandError(`${subject} cannot run: ${result.error.message}`, {
       cause: result.error,
     });
   }
   if (timedOut) {
-    throw new AlertCommandError(`${what} timed out after ${timeoutMs / 1000} s and was killed`);
+    throw new AlertCommandError(`${subject} timed out after ${timeoutMs / 1000} s and was killed`);
   }
   if (result.code !== 0) {
     const status = result.signal === null ? `exit code ${result.code}` : `signal ${result.signal}`;
     const detail = collapseMessage(output);
     throw new AlertCommandError(
-      `${what} failed with ${status}${detail === '' ? '' : `: ${detail}`}`,
+      `${subject} failed with ${status}${detail === '' ? '' : `: ${detail}`}`,
     );
   }
 }
