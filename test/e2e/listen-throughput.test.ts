@@ -44,7 +44,10 @@ describe.runIf(process.env.BORG_GATE_BENCH === '1')('listen throughput', () => {
   it('borg create of the same data', async () => {
     const seconds: Record<string, number[]> = { listen: [], sshd: [] };
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const [name, fixture] of [['listen', listen], ['sshd', gate]] as const) {
+      for (const [name, fixture] of [
+        ['listen', listen],
+        ['sshd', gate],
+      ] as const) {
         const repo = fixture.url(join(fixture.dir, 'repos', `r${round}`));
         const borg = fixture.borg.bind(fixture);
         expect((await borg('bench', ['init', '-e', 'none', repo])).code).toBe(0);
@@ -61,7 +64,11 @@ describe.runIf(process.env.BORG_GATE_BENCH === '1')('listen throughput', () => {
     const best = (values: number[]) => Math.min(...values);
     const ratio = best(seconds.sshd!) / best(seconds.listen!);
     console.log(
-      JSON.stringify({ size_mib: SIZE_MIB, seconds, listen_vs_sshd_throughput: Number(ratio.toFixed(2)) }),
+      JSON.stringify({
+        size_mib: SIZE_MIB,
+        seconds,
+        listen_vs_sshd_throughput: Number(ratio.toFixed(2)),
+      }),
     );
   }, 3_600_000);
 });

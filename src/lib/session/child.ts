@@ -79,8 +79,8 @@ export function spawnBorg(file: string, args: string[], options: SpawnBorgOption
   const stdio = session.map((stream, fd) =>
     options.stdio === 'pipe' && fd < 2 ? 'pipe' : isOwnDescriptor(stream, fd) ? 'inherit' : 'pipe',
   );
-  // NOTE: the umask is process-wide, so it is set and restored around the synchronous fork;
-  // no other session can run in between, and the gate's own files keep the process umask.
+  // NOTE: the umask is process-wide, so it is set only around the synchronous fork. No other
+  // session runs in between, and files the gate itself creates keep the process umask.
   const previousUmask = process.umask(options.umask);
   let child: ChildProcess;
   try {
