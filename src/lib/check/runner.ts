@@ -9,6 +9,7 @@ import { isDue, isOverdue, shouldSendOverdueAlert } from './schedule.js';
 import {
   type CheckRecord,
   type CheckState,
+  CheckStateError,
   readCheckState,
   recordFor,
   writeCheckState,
@@ -59,7 +60,7 @@ const PROBLEM_OUTCOMES = new Set(['failed', 'timeout', 'refused']);
  */
 export async function runChecks(options: CheckRunOptions): Promise<CheckRunSummary> {
   await mkdir(dirname(options.stateFile), { recursive: true, mode: 0o700 });
-  const release = await lockStateFile(options.stateFile);
+  const release = await lockStateFile(options.stateFile, options.warn);
   try {
     const state = await readCheckState(options.stateFile);
     const summary: CheckRunSummary = { results: [], overdue: [], errors: [], exitCode: 0 };
@@ -71,7 +72,9 @@ export async function runChecks(options: CheckRunOptions): Promise<CheckRunSumma
         await runPlannedCheck(options, state, summary, target, kind, index);
       }
     }
-    await alertOverdue(options, state, summary);
+    if (options.signal?.aborted !== true) {
+      await alertOverdue(options, state, summary);
+    }
     await writeCheckState(options.stateFile, state);
     const failed = summary.results.some((result) => PROBLEM_OUTCOMES.has(result.outcome));
     summary.exitCode = failed || summary.overdue.length > 0 || summary.errors.length > 0 ? 1 : 0;
@@ -81,10 +84,26 @@ export async function runChecks(options: CheckRunOptions): Promise<CheckRunSumma
   }
 }
 
-async function lockStateFile(file: string): Promise<() => Promise<void>> {
+/** Age after which a lock whose owner stopped refreshing it counts as abandoned. */
+const LOCK_STALE_MS = 60_000;
+
+async function lockStateFile(
+  file: string,
+  warn: (line: string) => void,
+): Promise<() => Promise<void>> {
   try {
-    return await lockfile.lock(file, { realpath: false, retries: 0 });
+    return await lockfile.lock(file, {
+      realpath: false,
+      retries: 0,
+      stale: LOCK_STALE_MS,
+      // The default handler throws from a timer and kills the process in the middle of a check.
+      onCompromised: (error) =>
+        warn(`state file lock lost, another run may start: ${error.message}`),
+    });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
+      throw new CheckStateError(file, `cannot lock: ${(error as Error).message}`, { cause: error });
+    }
     throw new CheckRunLockedError(
       `another borg-gate check is running (lock ${file}.lock); wait for it to finish, or remove the lock directory if no check runs`,
       { cause: error },
@@ -112,7 +131,8 @@ async function runPlannedCheck(
   const result = await executeCheck(target, kind, options, options.progress);
   options.progress.finish(`${label}: ${describeResult(result)}`);
   summary.results.push(result);
-  if (PROBLEM_OUTCOMES.has(result.outcome)) {
+  // On a terminal the progress line above already shows the result.
+  if (PROBLEM_OUTCOMES.has(result.outcome) && !options.progress.live) {
     options.warn(`${target.repository} ${kind}: ${describeResult(result)}`);
   }
   const alertKind = applyResult(record, result, options.now());
