@@ -149,6 +149,10 @@ describe('restriction and separate-keys rows', () => {
         { id: 't2', keys: [fixture.key('t2')], repositories: [{ path: repos.team, shared: true }] },
         { id: 'p1', keys: [fixture.key('p1')], repositories: [repos.pair] },
         { id: 'p2', keys: [fixture.key('p2')], repositories: [repos.pair] },
+        { id: 'outer', keys: [fixture.key('outer')], paths: [join(fixture.dir, 'nest')] },
+        { id: 'inner', keys: [fixture.key('inner')], paths: [join(fixture.dir, 'nest', 'in')] },
+        { id: 'twin1', keys: [fixture.key('twin1')], paths: [join(fixture.dir, 'twin')] },
+        { id: 'twin2', keys: [fixture.key('twin2')], paths: [join(fixture.dir, 'twin')] },
       ],
     });
     report = (await runDoctor(fixture.options())).report;
@@ -162,6 +166,17 @@ describe('restriction and separate-keys rows', () => {
     const parent = protection.findings.filter((item) => item.detail.includes('parent path'));
     expect(parent).toHaveLength(5);
     expect(parent.every((item) => item.clients.includes('wide'))).toBe(true);
+  });
+
+  it('flags nested and shared paths', () => {
+    const protection = row(report, 'restriction');
+    const overlaps = protection.findings.filter((item) => item.detail.includes('overlap'));
+    expect(overlaps.map((item) => item.repositories[0])).toEqual([
+      join(fixture.dir, 'nest', 'in'),
+      join(fixture.dir, 'twin'),
+    ]);
+    expect(overlaps[0]!.clients).toEqual(['inner', 'outer']);
+    expect(overlaps[1]!.clients).toEqual(['twin1', 'twin2']);
   });
 
   it('flags a client without grants', () => {
@@ -343,6 +358,7 @@ describe('verification row', () => {
       checked: fixture.init('checked', 'repokey'),
       stale: fixture.init('stale', 'repokey'),
       fresh: fixture.init('fresh', 'repokey'),
+      skipped: fixture.init('skipped', 'repokey'),
     };
     const pass = join(fixture.dir, 'pass');
     writeFileSync(pass, 'doctor fixture passphrase\n', { mode: 0o600 });
@@ -352,6 +368,7 @@ describe('verification row', () => {
         repositories: {
           [repos.checked!]: { passphrase_file: pass },
           [repos.stale!]: { passphrase_file: pass },
+          [repos.skipped!]: { disabled: true },
         },
       },
     });
@@ -388,6 +405,7 @@ describe('verification row', () => {
     expect(byDetail('no successful borg check --repository-only')).toEqual([[repos.fresh]]);
     expect(byDetail('older than its interval')).toEqual([[repos.stale]]);
     expect(byDetail('cannot run without a passphrase')).toEqual([[repos.fresh]]);
+    expect(byDetail('checks are disabled')).toEqual([[repos.skipped]]);
   });
 });
 

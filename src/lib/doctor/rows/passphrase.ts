@@ -72,7 +72,10 @@ function findUnencrypted(context: DoctorContext): Finding[] {
   return findings;
 }
 
-/** Checks each passphrase file the way the check runner will: regular file, 0600 or stricter, right owner. */
+/**
+ * Checks each passphrase file the way the check runner will: regular file, 0600 or stricter, right owner.
+ * NOTE: assumes `borg-gate check` runs as --user, because the runner requires the uid it runs as.
+ */
 function findPassphraseFileProblems(context: DoctorContext): Finding[] {
   const findings: Finding[] = [];
   const owner = context.userUid;

@@ -50,44 +50,76 @@ export function checkRestriction(context: DoctorContext): RowResult {
 
 /** Finds `paths` entries that contain another client's repository, which their owner can then open. */
 function findParentGrants(context: DoctorContext): Finding[] {
-  const pathOwners = new Map<string, string[]>();
-  for (const { client, grants } of context.clients) {
-    for (const grant of grants) {
-      if (grant.kind === 'path' && grant.path !== '/') {
-        const owners = pathOwners.get(grant.path) ?? [];
-        owners.push(client.id);
-        pathOwners.set(grant.path, owners);
-      }
-    }
-  }
+  const pathOwners = pathGrantOwners(context);
   const findings: Finding[] = [];
   for (const [repository, users] of repositoryUsers(context.clients)) {
     const listed = new Set(users.map((user) => user.clientId));
-    const reaching = new Set<string>();
-    // Walk up the repository's ancestors: O(depth) map lookups instead of comparing every pair.
-    for (
-      let dir = repository;
-      dir !== '/' && dir !== '';
-      dir = dir.slice(0, dir.lastIndexOf('/'))
-    ) {
-      for (const owner of pathOwners.get(dir) ?? []) {
-        if (!listed.has(owner)) {
-          reaching.add(owner);
-        }
-      }
-    }
-    if (reaching.size > 0) {
+    const reaching = ownersAtOrAbove(pathOwners, repository).filter((owner) => !listed.has(owner));
+    if (reaching.length > 0) {
       findings.push(
         finding(
           'missing',
           { clients: [...reaching, ...listed], repositories: [repository] },
-          `${listNames([...reaching])} can open ${repository} of ${listNames([...listed])} through a parent path.`,
-          'Narrow the `paths` entry to a directory that holds only that client’s repositories.',
+          `${listNames(reaching)} can open ${repository} of ${listNames([...listed])} through a parent path.`,
+          'Narrow the `paths` entry to a directory that contains only that client’s repositories.',
         ),
       );
     }
   }
+  return [...findings, ...findNestedPaths(pathOwners)];
+}
+
+/**
+ * Finds `paths` entries inside, or equal to, another client's `paths` entry: the outer client can
+ * open every repository the inner one creates there.
+ */
+function findNestedPaths(pathOwners: Map<string, string[]>): Finding[] {
+  const findings: Finding[] = [];
+  for (const [path, owners] of pathOwners) {
+    const parent = path.slice(0, path.lastIndexOf('/'));
+    const outer = ownersAtOrAbove(pathOwners, parent).filter((owner) => !owners.includes(owner));
+    const reaching = owners.length > 1 ? [...new Set([...outer, ...owners])] : outer;
+    if (reaching.length === 0) {
+      continue;
+    }
+    findings.push(
+      finding(
+        'missing',
+        { clients: [...reaching, ...owners], repositories: [path] },
+        `${listNames(reaching)} can open the repositories that ${listNames(owners)} create under ${path}, because their \`paths\` entries overlap.`,
+        'Give each client its own directory under `paths`, none inside another’s.',
+      ),
+    );
+  }
   return findings;
+}
+
+function pathGrantOwners(context: DoctorContext): Map<string, string[]> {
+  const pathOwners = new Map<string, string[]>();
+  for (const { client, grants } of context.clients) {
+    for (const grant of grants) {
+      // A root grant is reported on its own, and would make every pair of clients nested.
+      if (grant.kind === 'path' && grant.path !== '/') {
+        const owners = pathOwners.get(grant.path) ?? [];
+        if (!owners.includes(client.id)) {
+          owners.push(client.id);
+        }
+        pathOwners.set(grant.path, owners);
+      }
+    }
+  }
+  return pathOwners;
+}
+
+/** Returns the owners of `paths` entries at `path` or above it: O(depth) lookups, not every pair. */
+function ownersAtOrAbove(pathOwners: Map<string, string[]>, path: string): string[] {
+  const owners = new Set<string>();
+  for (let dir = path; dir !== '/' && dir !== ''; dir = dir.slice(0, dir.lastIndexOf('/'))) {
+    for (const owner of pathOwners.get(dir) ?? []) {
+      owners.add(owner);
+    }
+  }
+  return [...owners];
 }
 
 /** Several writers in one repository can each corrupt or, when read-write, delete the others' archives. */

@@ -83,6 +83,19 @@ export function checkVerification(context: DoctorContext): RowResult {
       );
     }
   }
+  const disabled = Object.entries(context.policy.checks?.repositories ?? {})
+    .filter(([, entry]) => entry.disabled === true)
+    .map(([repository]) => repository);
+  if (disabled.length > 0) {
+    findings.push(
+      finding(
+        'partial',
+        { repositories: disabled },
+        `checks are disabled (\`disabled: true\` under checks.repositories) for ${listNames(disabled)}.`,
+        'Remove `disabled: true` once the repository can be checked again.',
+      ),
+    );
+  }
   return {
     ...row,
     summary: `all ${targets.length} repositories passed borg check and --verify-data within their intervals.`,
