@@ -3,8 +3,8 @@ import type { DoctorContext } from '../context.js';
 import { type Finding, finding, listNames, type RowResult } from '../report.js';
 
 /**
- * Row 5: repositories are encrypted, and their passphrases are readable only by the user who
- * runs the checks: not in unit files, not in files other users can read.
+ * Row 5: repositories are encrypted, and only the check user can read their passphrases.
+ * No unit file, and no file that other users can read, contains a passphrase.
  */
 export function checkPassphrases(context: DoctorContext): RowResult {
   const findings = [

@@ -70,8 +70,8 @@ function findParentGrants(context: DoctorContext): Finding[] {
 }
 
 /**
- * Finds `paths` entries inside, or equal to, another client's `paths` entry: the outer client can
- * open every repository the inner one creates there.
+ * Finds `paths` entries inside, or equal to, another client's `paths` entry, because the outer
+ * client can open every repository the inner one creates there.
  */
 function findNestedPaths(pathOwners: Map<string, string[]>): Finding[] {
   const findings: Finding[] = [];
