@@ -1,10 +1,15 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pack, request } from '../lib/rpc/fixtures/pack.js';
+import { sshOptions } from './harness/gate.js';
 import {
   expectRecovered,
   type InterruptFixture,
   startBackup,
   startInterruptFixture,
 } from './harness/interrupted-create.js';
+import { borgServeProcesses, exitOf, gateProcesses, waitFor } from './harness/processes.js';
 
 describe('borg serve killed mid-create', () => {
   let fixture: InterruptFixture;
@@ -22,5 +27,41 @@ describe('borg serve killed mid-create', () => {
     const running = await startBackup(fixture, `borg-${signal}`);
     process.kill(running.borgServe.pid, signal);
     await expectRecovered(fixture, running, before, { staleLock: signal === 'SIGKILL' });
+  });
+
+  it('SIGKILL while the client waits ends the connection', async () => {
+    const { gate, repo } = fixture;
+    const ssh = spawn(
+      'ssh',
+      [
+        ...sshOptions(gate.key('host').privateKey),
+        '-p',
+        String(gate.sshd.port),
+        `${gate.sshd.user}@127.0.0.1`,
+        'borg serve',
+      ],
+      { stdio: ['pipe', 'ignore', 'ignore'] },
+    );
+    const sshExit = exitOf(ssh);
+    // negotiate and open, then nothing: the client waits for replies with its input still open.
+    ssh.stdin.write(pack([1, 1, 'negotiate', [{ client_version: [1, 2, 4, -1] }]]));
+    ssh.stdin.write(
+      request(2, 'open', {
+        path: repo,
+        create: false,
+        lock_wait: 1,
+        lock: true,
+        exclusive: false,
+        append_only: false,
+        make_parent_dirs: false,
+      }),
+    );
+    await waitFor(() => borgServeProcesses(repo).length === 1, 20_000, 'borg serve started');
+    process.kill(borgServeProcesses(repo)[0]!.pid, 'SIGKILL');
+    const outcome = await Promise.race([sshExit, sleep(15_000, 'still connected')]);
+    ssh.kill('SIGKILL');
+    ssh.stdin.destroy();
+    expect(outcome).not.toBe('still connected');
+    expect(gateProcesses(gate.policyFile)).toEqual([]);
   });
 });
