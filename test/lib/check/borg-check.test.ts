@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -7,6 +8,7 @@ import {
   parseLogLine,
   runBorgCheck,
 } from '../../../src/lib/check/borg-check.js';
+import { preparePassphrase } from '../../../src/lib/check/passphrase.js';
 import type { CheckKind } from '../../../src/lib/check/targets.js';
 import {
   BORG,
@@ -174,6 +176,25 @@ describe('runBorgCheck with real repositories', () => {
     );
     expect(result.outcome).toBe('failed');
     expect(result.message).toMatch(/passphrase/i);
+  });
+
+  it('passcommand with odd path works', async () => {
+    const repository = await fresh('passcommand');
+    const file = join(dir, "pass word's file");
+    await writeFile(file, `${PASSPHRASE}\n`, { mode: 0o600 });
+    const passphrase = await preparePassphrase({ type: 'command', argv: ['/bin/cat', file] });
+    const result = await runBorgCheck(request(repository, 'verify_data', { passphrase }));
+    expect(result.message).toBe('');
+    expect(result.outcome).toBe('ok');
+  });
+
+  it('unencrypted repository needs no passphrase', async () => {
+    const repository = await createRepository(dir, 'plain', 'none');
+    const none = { env: {}, pipeText: undefined };
+    const result = await runBorgCheck(
+      request(repository, 'verify_data', { passphrase: none, unencrypted: true }),
+    );
+    expect(result.outcome).toBe('ok');
   });
 
   it('locked repository is skipped', async () => {
