@@ -27,7 +27,10 @@ subject="borg-gate ${BORG_GATE_ALERT_KIND}: ${BORG_GATE_ALERT_CHECK} of ${BORG_G
 
 printf '%s: %s\n' "$subject" "${BORG_GATE_ALERT_MESSAGE}" >&2
 
-# --- Mail through the local MTA (needs mailutils or bsd-mailx) ----------------
+# --- Mail (needs mailutils or bsd-mailx) -----------------------------------------
+# Under deploy/systemd/borg-gate-check.service, NoNewPrivileges= stops setgid
+# helpers such as Postfix's postdrop, and /var/spool is read-only. Point `mail` at
+# an SMTP relay (msmtp, or Postfix's SMTP port) instead of the local queue.
 # {
 #   printf 'Outcome:      %s\n' "${BORG_GATE_ALERT_OUTCOME}"
 #   printf 'Last success: %s\n' "${BORG_GATE_ALERT_LAST_SUCCESS:-never}"
