@@ -1,22 +1,25 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
   closeSync,
   constants,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PolicyError } from '../../../src/lib/policy/errors.js';
 import { loadPolicy, parsePolicy } from '../../../src/lib/policy/load.js';
+import { pack, request } from '../rpc/fixtures/pack.js';
 
 const KEY_A =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJZ3sQ1lk1FGy0vU7uJYkUtlN3kN5sMLb6JqvU8bZ3Xk a@test';
@@ -421,3 +424,179 @@ describe('hostile policy: files', () => {
 function uidOf(user: string): number {
   return Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
 }
+
+/** The built CLI; `npm run build` makes it. */
+const GATE = resolve('dist/borg-gate.js');
+
+interface ServeResult {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs `borg-gate serve` as sshd would, with a borg 1.2 client's negotiate and open on stdin. */
+function runServeProcess(
+  policyFile: string,
+  fallbackLog: string,
+  repo: string,
+): Promise<ServeResult> {
+  return new Promise((resolvePromise) => {
+    const child = execFile(
+      process.execPath,
+      [GATE, 'serve', '--client', 'web01', '--policy', policyFile, '--audit-log', fallbackLog],
+      {
+        encoding: 'buffer',
+        timeout: 30_000,
+        env: {
+          PATH: '/usr/bin:/bin',
+          HOME: '/tmp',
+          SSH_ORIGINAL_COMMAND: 'borg serve',
+          SSH_CONNECTION: '127.0.0.1 40000 127.0.0.1 22',
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolvePromise({ code, stdout, stderr: stderr.toString() });
+      },
+    );
+    const open = request(2, 'open', {
+      path: repo,
+      create: false,
+      lock_wait: 1,
+      lock: true,
+      exclusive: false,
+      append_only: false,
+      make_parent_dirs: false,
+    });
+    child.stdin?.end(
+      Buffer.concat([pack([1, 1, 'negotiate', [{ client_version: [1, 2, 4, -1] }]]), open]),
+    );
+  });
+}
+
+describe.skipIf(!existsSync(GATE))('serve with a hostile policy', () => {
+  let dir: string;
+  let marker: string;
+  let fakeBorg: string;
+  let repo: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync('/tmp/borg-gate-hostile-serve-');
+    chmodSync(dir, 0o755);
+    marker = join(dir, 'borg-started');
+    repo = join(dir, 'repo');
+    // Stands in for borg: it records that it was started, then exits.
+    fakeBorg = join(dir, 'fake-borg');
+    writeFileSync(
+      fakeBorg,
+      `#!${process.execPath}\nrequire('node:fs').writeFileSync(${JSON.stringify(marker)}, 'started');\n`,
+      { mode: 0o755 },
+    );
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Returns policy YAML for web01 whose only borg binary is the marker script. */
+  function policyText(change?: (policy: Record<string, unknown>) => void): string {
+    const policy: Record<string, unknown> = {
+      version: 1,
+      audit_log: join(dir, 'audit.log'),
+      state_dir: dir,
+      borg: { binaries: { borg: fakeBorg } },
+      clients: [{ id: 'web01', keys: [KEY_A], repositories: [repo], mode: 'read-write' }],
+    };
+    change?.(policy);
+    return stringify(policy);
+  }
+
+  function writePolicy(name: string, text: string, mode = 0o644): string {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    chmodSync(file, mode);
+    return file;
+  }
+
+  it('valid policy starts borg', async () => {
+    rmSync(marker, { force: true });
+    const file = writePolicy('valid.yaml', policyText());
+    const result = await runServeProcess(file, join(dir, 'fallback-valid.log'), repo);
+    expect(result.stderr).toBe('');
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  it.each<[string, () => string]>([
+    [
+      'wrong type',
+      () =>
+        writePolicy(
+          'type.yaml',
+          policyText((p) => {
+            p.clients = 'web01';
+          }),
+        ),
+    ],
+    [
+      'unknown key',
+      () =>
+        writePolicy(
+          'key.yaml',
+          policyText((p) => {
+            p.colour = 'blue';
+          }),
+        ),
+    ],
+    ['invalid YAML', () => writePolicy('yaml.yaml', `${policyText()}\n  : [\n`)],
+    [
+      'duplicate id',
+      () =>
+        writePolicy(
+          'dup.yaml',
+          policyText((p) => {
+            const clients = p.clients as Array<Record<string, unknown>>;
+            clients.push({ ...clients[0], keys: [KEY_B] });
+          }),
+        ),
+    ],
+    ['group-writable', () => writePolicy('writable.yaml', policyText(), 0o664)],
+    [
+      'symlink',
+      () => {
+        const target = writePolicy('target.yaml', policyText());
+        const link = join(dir, 'link.yaml');
+        symlinkSync(target, link);
+        return link;
+      },
+    ],
+    [
+      'owned by nobody',
+      () => {
+        const file = writePolicy('nobody.yaml', policyText());
+        chownSync(file, uidOf('nobody'), 0);
+        return file;
+      },
+    ],
+  ])('%s: serve refuses and starts nothing', async (name, makeFile) => {
+    rmSync(marker, { force: true });
+    const file = makeFile();
+    const fallback = join(dir, `fallback-${name.replaceAll(' ', '-')}.log`);
+    const result = await runServeProcess(file, fallback, repo);
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBeNull();
+    expect(existsSync(marker)).toBe(false);
+    // The refusal travels inside borg's protocol; it never names the policy file.
+    expect(result.stdout.toString('latin1')).toContain(
+      'borg-gate: the server access policy is unavailable',
+    );
+    expect(result.stdout.toString('latin1')).not.toContain(file);
+    expect(result.stderr).not.toContain(file);
+    const records = readFileSync(fallback, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(records).toHaveLength(1);
+    expect(records[0].event).toBe('session_refused');
+    expect(records[0].reason).toMatch(/^policy-unavailable: /);
+  });
+});
