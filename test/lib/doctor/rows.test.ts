@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Protection, Report } from '../../../src/lib/doctor/report.js';
@@ -241,6 +241,16 @@ describe('passphrase row', () => {
       join(fixture.systemdDir, 'borg-prune.service'),
       '[Service]\nEnvironment=BORG_PASSPHRASE=hunter2\nExecStart=/usr/bin/borg prune\n',
     );
+    const dropIns = join(fixture.systemdDir, 'borg-create.service.d');
+    mkdirSync(dropIns);
+    writeFileSync(join(dropIns, 'secret.conf'), '[Service]\nEnvironment=A=1 BORG_PASSPHRASE=x\n');
+    writeFileSync(join(dropIns, 'ignored.txt'), 'Environment=BORG_PASSPHRASE=x\n');
+    const privateEnv = join(fixture.dir, 'private.env');
+    writeFileSync(privateEnv, 'BORG_PASSPHRASE=hunter2\n', { mode: 0o600 });
+    writeFileSync(
+      join(fixture.systemdDir, 'borg-safe.service'),
+      `[Service]\nEnvironmentFile=${privateEnv}\nEnvironment=BORG_PASSCOMMAND=/bin/true\n`,
+    );
     const envFile = join(fixture.dir, 'borg.env');
     writeFileSync(envFile, 'BORG_PASSPHRASE=hunter2\n');
     chmodSync(envFile, 0o644);
@@ -297,6 +307,16 @@ describe('passphrase row', () => {
     const details = row(report, 'passphrase').findings.map((item) => item.detail);
     expect(details.some((text) => text.includes('borg-prune.service'))).toBe(true);
     expect(details.some((text) => text.includes('borg.env'))).toBe(true);
+    expect(details.some((text) => text.includes('secret.conf'))).toBe(true);
+  });
+
+  it('ignores private env files and other names', () => {
+    const details = row(report, 'passphrase')
+      .findings.map((item) => item.detail)
+      .join('\n');
+    expect(details).not.toContain('private.env');
+    expect(details).not.toContain('borg-safe.service');
+    expect(details).not.toContain('ignored.txt');
   });
 });
 
