@@ -68,10 +68,17 @@ describe('sendAlert', () => {
 
   it('background child does not block', async () => {
     const script = join(dir, 'daemon.sh');
-    await writeFile(script, '#!/bin/sh\nsleep 30 &\necho sent\n', { mode: 0o755 });
+    const pidFile = join(dir, 'daemon.pid');
+    await writeFile(script, `#!/bin/sh\nsleep 30 &\necho $! > ${pidFile}\necho sent\n`, {
+      mode: 0o755,
+    });
     const started = Date.now();
-    await expect(sendAlert([script], alert)).resolves.toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(5000);
+    try {
+      await expect(sendAlert([script], alert)).resolves.toBeUndefined();
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      process.kill(Number(await readFile(pidFile, 'utf8')), 'SIGTERM');
+    }
   });
 
   it('missing program raises', async () => {
