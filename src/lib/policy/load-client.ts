@@ -14,8 +14,8 @@ export interface ClientPolicy {
 /**
  * Loads the policy for the connection of `clientId`. The file's owner, mode and size are
  * checked and its bytes hashed every time. A trusted cache made from exactly those bytes
- * supplies the validated settings and client; otherwise the file is parsed and validated in
- * full (yaml and zod load only then) and the cache is rewritten. Throws PolicyError.
+ * supplies the validated settings and client. Without one, the file is parsed and validated
+ * in full, which loads yaml and zod, and the cache is rewritten. Throws PolicyError.
  */
 export async function loadPolicyForClient(file: string, clientId: string): Promise<ClientPolicy> {
   const source = await readPolicySource(file);
