@@ -30,8 +30,15 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
+  inject: ['scripts/cjs-globals.mjs'],
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+    // CommonJS dependencies in the ESM bundle call require; scripts/cjs-globals.mjs supplies
+    // __filename and __dirname.
+    js: [
+      '#!/usr/bin/env node',
+      "import { createRequire as __createRequire } from 'node:module';",
+      'const require = __createRequire(import.meta.url);',
+    ].join('\n'),
   },
   chunkNames: 'chunks/[name]-[hash]',
   // ssh2 loads optional native addons (.node files) that esbuild cannot bundle; it stays a

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
-import { escapeUntrusted, isEscaped } from '../lib/audit-log/escape.js';
 import { type AuditLog, AuditLogError, openAuditLog } from '../lib/audit-log/writer.js';
 import { authorizeClient } from '../lib/policy/authorize.js';
 import { loadPolicyForClient } from '../lib/policy/load-client.js';
@@ -149,19 +148,11 @@ export async function recordRefusal(
       : undefined,
     client_ip: session.facts.clientIp,
     client_port: session.facts.clientPort,
-    command: escapeUntrusted(session.facts.command ?? ''),
+    command: session.facts.command ?? '',
     decision: 'refuse',
-    reason: `${refusal.reason}: ${escapeDetail(refusal.detail)}`,
+    reason: `${refusal.reason}: ${refusal.detail}`,
     duration_ms: Math.round(performance.now() - session.startedAt),
   });
-}
-
-/**
- * Escapes a refusal detail unless it is already free of control characters. Producers escape
- * the client's text when they build the detail, so this only catches a missed case.
- */
-export function escapeDetail(detail: string): string {
-  return isEscaped(detail) ? detail : escapeUntrusted(detail);
 }
 
 /**

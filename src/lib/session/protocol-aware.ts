@@ -1,6 +1,5 @@
 import { realpathSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { escapeUntrusted } from '../audit-log/escape.js';
 import { buildServeArgv } from '../borg-args/build.js';
 import { resolveBorgPath } from '../borg-path/resolve.js';
 import { type Grant, listGrants, matchGrant } from '../policy/match.js';
@@ -11,7 +10,6 @@ import { childEnvironment, spawnBorg, waitForExit } from './child.js';
 import { refuseOpen } from './open-refusal.js';
 import { EXIT_REFUSED, type RefusalReason, SessionRefused, refusalMessage } from './refusals.js';
 import { relayToBorg } from './relay.js';
-import { escapeDetail } from '../../commands/serve.js';
 import { type GrantedSession, sessionFields } from './run.js';
 
 /** How long borg may take to close the repository after the session's data ended. */
@@ -47,8 +45,8 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
       ...sessionFields(session),
       event: 'session_refused',
       decision: 'refuse',
-      reason: `${error.reason}: ${escapeDetail(error.detail)}`,
-      repository: error.reason === 'repository-not-permitted' ? undefined : escapeDetail(handshake.open.path),
+      reason: `${error.reason}: ${error.detail}`,
+      repository: error.reason === 'repository-not-permitted' ? undefined : handshake.open.path,
       duration_ms: Math.round(performance.now() - session.startedAt),
     });
     await refuseOpen(io.stdin, io.stdout, handshake.open.msgid, refusalMessage(error.reason, error.clientSuffix));
@@ -64,7 +62,7 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
   if (grant === undefined) {
     throw new SessionRefused(
       'repository-not-permitted',
-      `requested "${escapeUntrusted(requested)}" resolves to "${escapeUntrusted(resolved ?? 'an unsupported ~user path')}"`,
+      `requested "${requested}" resolves to "${resolved ?? 'an unsupported ~user path'}"`,
       permittedNames(granted),
     );
   }

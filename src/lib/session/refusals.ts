@@ -44,7 +44,7 @@ export class SessionRefused extends Error {
 
   constructor(
     readonly reason: RefusalReason,
-    /** Detail for the audit log only (escaped there); never shown to the client. */
+    /** Detail for the audit log only, raw (the audit writer escapes it); never shown to the client. */
     readonly detail: string,
     readonly clientSuffix = '',
   ) {

@@ -50,7 +50,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
       ? `protocol-error: ${stats.protocolError}`
       : stats.refusedMethod !== undefined
         ? `rpc-refused: ${stats.refusedMethod} (msgid ${stats.refusedMsgid})`
-        : undefined;
+        : disconnectReason(stats.truncated);
   return {
     bytesIn: stats.bytesIn + handshake.negotiateBytes.length + handshake.openBytes.length,
     bytesOut: stats.bytesOut,
@@ -64,4 +64,12 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
     refusedMethod: stats.refusedMethod,
     refusal,
   };
+}
+
+/**
+ * Returns the audit reason for a client that went away inside a request. borg serve exits 0 when
+ * its input ends, so without this a dropped connection mid-backup reads like a clean session.
+ */
+function disconnectReason(truncated: boolean): string | undefined {
+  return truncated ? 'client-disconnected: the connection ended inside a request' : undefined;
 }

@@ -1,5 +1,4 @@
 import type { SessionContext } from '../../commands/serve.js';
-import { escapeUntrusted } from '../audit-log/escape.js';
 import type { AuditLog } from '../audit-log/writer.js';
 import { buildServeArgv } from '../borg-args/build.js';
 import { type Grant, listGrants } from '../policy/match.js';
@@ -82,6 +81,6 @@ export function sessionFields(session: SessionContext) {
     key_fingerprint: key ? fingerprintOf(key) : undefined,
     client_ip: session.facts.clientIp,
     client_port: session.facts.clientPort,
-    command: escapeUntrusted(session.facts.command ?? ''),
+    command: session.facts.command ?? '',
   };
 }
