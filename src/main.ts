@@ -1,5 +1,6 @@
-// Entry point. `serve` runs on every SSH connection, so it is dispatched here without loading
-// yargs or any other command; everything else goes through the full CLI.
+// Entry point. `serve` runs on every SSH connection and `keys lookup` on every key sshd checks,
+// so both are dispatched here without loading yargs or any other command; everything else goes
+// through the full CLI.
 
 const DEFAULT_FALLBACK_AUDIT_LOG = '/var/log/borg-gate/audit.log';
 
@@ -25,6 +26,9 @@ if (argv[0] === 'serve' && !argv.includes('--help')) {
     // left pending on stdin would keep the gate, and so the client's connection, open forever.
     process.stdin.destroy();
   }
+} else if (argv[0] === 'keys' && argv[1] === 'lookup' && !argv.includes('--help')) {
+  const { runLookupCommand } = await import('./commands/keys/lookup.js');
+  process.exitCode = await runLookupCommand(argv.slice(2));
 } else {
   const { runCli } = await import('./cli.js');
   await runCli(argv);
