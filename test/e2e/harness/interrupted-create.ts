@@ -145,17 +145,19 @@ export async function expectRecovered(
 
 /**
  * What in a session_end record shows that the backup did not finish. 'exit': a non-zero exit
- * code or a signal. 'no-commit': borg 1.2's serve exits 0 when its input ends, even inside a
- * transaction, so a dropped connection shows only as a session without a commit.
+ * code or a signal. 'disconnect': borg 1.2's serve exits 0 when its input ends, even inside a
+ * transaction, so a dropped connection shows as a session without a commit whose reason says
+ * that the client went away inside a request.
  */
-export type FailureEvidence = 'exit' | 'no-commit';
+export type FailureEvidence = 'exit' | 'disconnect';
 
 function endShowsFailure(end: Record<string, unknown>, evidence: FailureEvidence): boolean {
   if (end.exit_code !== 0 || (end.signal ?? null) !== null) {
     return true;
   }
   const rpc = end.rpc as { commit?: boolean } | undefined;
-  return evidence === 'no-commit' && rpc?.commit === false;
+  const disconnected = String(end.reason ?? '').startsWith('client-disconnected: ');
+  return evidence === 'disconnect' && rpc?.commit === false && disconnected;
 }
 
 /** Drops the lines borg prints when it removes the lock of a dead process on this host. */
