@@ -147,7 +147,13 @@ export async function measureStartup(options) {
     const samples = new Map([bare, ...gates].map((scenario) => [scenario, []]));
     for (let round = 0; round < options.runs; round += 1) {
       const stubMs = await stub.run(stub);
-      for (const scenario of [bare, ...gates]) {
+      // Rotated each round, so no program always runs right after the same neighbour.
+      const order = [bare, ...gates];
+      const rotated = [
+        ...order.slice(round % order.length),
+        ...order.slice(0, round % order.length),
+      ];
+      for (const scenario of rotated) {
         samples.get(scenario).push(Math.max((await scenario.run(scenario)) - stubMs, 0.01));
       }
     }
