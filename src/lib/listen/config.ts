@@ -14,7 +14,10 @@ export interface ListenConfig {
    * Clients behind one NAT address share it, so it is well above one host's needs.
    */
   maxUnauthenticatedPerSource: number;
-  /** Time a connection has to authenticate (sshd: LoginGraceTime). */
+  /**
+   * Time a connection has to authenticate (sshd: LoginGraceTime), and then to open a session
+   * whenever it has none. Dead peers are found by ssh2's keepalive (every 15 s, 3 misses).
+   */
   authTimeoutMs: number;
   /** Authentication attempts on one connection before it is closed (sshd: MaxAuthTries). */
   maxAuthTries: number;

@@ -1,59 +1,39 @@
-import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { AuthContext, ClientInfo, Connection, Session } from 'ssh2';
 import { escapeUntrusted } from '../audit-log/escape.js';
 import { fingerprintOf } from '../session/facts.js';
-import { type AuthState, authenticate } from './auth.js';
-import type { ListenConfig } from './config.js';
-import type { PolicyKeyIndex } from './key-index.js';
-import type { ConnectionLimits } from './limits.js';
+import { type ConnectionRecord, connectionKey, logFields, type ServerState } from './admission.js';
+import { authenticate } from './auth.js';
+import { dropConnection } from './drop.js';
 import { handleSession } from './session.js';
-import { normalizeAddress } from './source.js';
 
-/** State the server shares with every connection. */
-export interface ServerState {
-  config: ListenConfig;
-  log: Logger;
-  keys: PolicyKeyIndex;
-  limits: ConnectionLimits;
-  env: NodeJS.ProcessEnv;
-  running: Set<Promise<void>>;
-  /** Open connections and whether each has authenticated, so shutdown can end them. */
-  connections: Map<Connection, { authenticated: () => boolean }>;
-  stopping: () => boolean;
-}
-
-/** Admits or refuses a new TCP connection, then drives its authentication and sessions. */
+/** Drives the authentication and sessions of a connection that admitSocket let in. */
 export function handleConnection(client: Connection, info: ClientInfo, server: ServerState): void {
-  const { log, limits } = server;
-  const connectionId = randomUUID();
-  const clientIp = normalizeAddress(info.ip);
-  const fields = { connection_id: connectionId, client_ip: clientIp, client_port: info.port };
+  const { log } = server;
+  const record = server.connections.get(connectionKey(info.ip, info.port));
+  if (record === undefined) {
+    // Every socket goes through admitSocket first, so this is a bug, and failing closed is safe.
+    log.error(
+      { event: 'connection_unknown', client_ip: info.ip, client_port: info.port },
+      'connection was not admitted',
+    );
+    dropConnection(client);
+    return;
+  }
+  record.client = client;
+  const fields = logFields(record);
   client.on('error', (error: Error) => {
     log.debug({ event: 'connection_error', ...fields, err: error }, 'connection error');
   });
-  const refusal = server.stopping() ? 'shutting-down' : limits.admit(clientIp, Date.now());
-  if (refusal !== undefined) {
-    log.warn({ event: 'connection_refused', ...fields, reason: refusal }, 'connection refused');
-    client.end();
-    return;
-  }
-  const state: AuthState = { failures: 0 };
-  let authenticated = false;
-  let timedOut = false;
-  server.connections.set(client, { authenticated: () => authenticated });
-  const timer = setTimeout(() => {
-    timedOut = true;
-    client.end();
-  }, server.config.authTimeoutMs);
-  timer.unref();
 
   client.on('authentication', (ctx: AuthContext) => {
-    authenticate(ctx, state, server.keys)
+    authenticate(ctx, record.auth, server.keys)
       .then(() => {
         // Like sshd's MaxAuthTries: a client may not try an unlimited number of keys.
-        if (state.failures >= server.config.maxAuthTries && state.clientId === undefined) {
-          client.end();
+        if (
+          record.auth.failures >= server.config.maxAuthTries &&
+          record.auth.clientId === undefined
+        ) {
+          dropConnection(client);
         }
       })
       .catch((error: unknown) => {
@@ -66,73 +46,33 @@ export function handleConnection(client: Connection, info: ClientInfo, server: S
   });
 
   client.on('ready', () => {
-    clearTimeout(timer);
-    authenticated = true;
-    limits.authenticated(clientIp);
+    clearTimeout(record.authTimer);
+    record.authenticated = true;
+    server.limits.authenticated(record.clientIp);
     log.info(
       {
         event: 'connection_authenticated',
         ...fields,
-        client_id: state.clientId,
-        key_fingerprint: fingerprintOf(state.authenticatedKey!),
-        username: escapeUntrusted(state.username ?? '', 100),
+        client_id: record.auth.clientId,
+        key_fingerprint: fingerprintOf(record.auth.authenticatedKey!),
+        username: escapeUntrusted(record.auth.username ?? '', 100),
       },
       'client authenticated',
     );
-    acceptSessions(client, server, {
-      connectionId,
-      clientIp,
-      clientPort: info.port,
-      clientId: state.clientId!,
-      authenticatedKey: state.authenticatedKey!,
-    });
-  });
-
-  client.on('close', () => {
-    clearTimeout(timer);
-    server.connections.delete(client);
-    limits.closed(clientIp, authenticated);
-    if (authenticated) {
-      log.info(
-        { event: 'connection_closed', ...fields, client_id: state.clientId },
-        'connection closed',
-      );
-      return;
-    }
-    let reason = 'no-auth';
-    if (timedOut) {
-      reason = 'auth-timeout';
-    } else if (state.failures > 0) {
-      reason = 'auth-failed';
-    }
-    const blocked = reason === 'no-auth' ? false : limits.recordFailure(clientIp, Date.now());
-    log.warn(
-      {
-        event: 'connection_refused',
-        ...fields,
-        reason,
-        auth_failures: state.failures,
-        key_fingerprint: state.lastOfferedKey,
-        source_blocked: blocked,
-      },
-      'connection closed without authentication',
-    );
+    acceptSessions(client, server, record);
   });
 }
 
 /** Accepts session channels up to the per-connection limit; rejects forwarding of any kind. */
-function acceptSessions(
-  client: Connection,
-  server: ServerState,
-  ids: {
-    connectionId: string;
-    clientIp: string;
-    clientPort: number;
-    clientId: string;
-    authenticatedKey: string;
-  },
-): void {
+function acceptSessions(client: Connection, server: ServerState, record: ConnectionRecord): void {
   const { log, config } = server;
+  const ids = {
+    connectionId: record.id,
+    clientIp: record.clientIp,
+    clientPort: record.clientPort,
+    clientId: record.auth.clientId!,
+    authenticatedKey: record.auth.authenticatedKey!,
+  };
   let sessions = 0;
   const refused = (request: string, detail?: string) =>
     log.warn(
@@ -146,6 +86,18 @@ function acceptSessions(
       'request refused',
     );
 
+  // A key holder must not tie up connection slots with connections that run nothing.
+  let idleTimer: NodeJS.Timeout | undefined;
+  const startIdleTimer = () => {
+    idleTimer = setTimeout(() => {
+      refused('connection', 'no session within the authentication timeout');
+      dropConnection(client);
+    }, config.authTimeoutMs);
+    idleTimer.unref();
+  };
+  startIdleTimer();
+  client.on('close', () => clearTimeout(idleTimer));
+
   client.on('session', (accept: () => Session, reject: () => void) => {
     if (server.stopping() || sessions >= config.maxSessionsPerConnection) {
       reject();
@@ -153,9 +105,13 @@ function acceptSessions(
       return;
     }
     sessions += 1;
+    clearTimeout(idleTimer);
     const session = accept();
     session.once('close', () => {
       sessions -= 1;
+      if (sessions === 0) {
+        startIdleTimer();
+      }
     });
     handleSession(session, { ...ids, config, log, env: server.env, running: server.running });
   });

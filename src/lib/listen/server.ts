@@ -1,9 +1,15 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import type { Logger } from 'pino';
-import ssh2, { type Algorithms, type Connection } from 'ssh2';
+import ssh2, { type Algorithms } from 'ssh2';
 import { disableSignalForwarding, signalBorgChildren } from '../session/child.js';
+import {
+  admitSocket,
+  type ConnectionRecord,
+  closeConnection,
+  type ServerState,
+} from './admission.js';
 import type { ListenConfig } from './config.js';
-import { handleConnection, type ServerState } from './connection.js';
+import { handleConnection } from './connection.js';
 import { ListenError } from './errors.js';
 import { loadOrCreateHostKey } from './host-key.js';
 import { PolicyKeyIndex } from './key-index.js';
@@ -56,9 +62,13 @@ export async function startListenServer(config: ListenConfig, log: Logger): Prom
     stopping: () => stopping,
   };
 
-  const server = new ssh2.Server(
+  const ssh = new ssh2.Server(
     { hostKeys: [hostKey.privateKey], ident: 'borg-gate', algorithms: ALGORITHMS },
     (client, info) => handleConnection(client, info, state),
+  );
+  // borg-gate accepts TCP itself so limits and the login timer apply before any SSH data.
+  const server = createServer((socket) =>
+    admitSocket(socket, state, (admitted) => ssh.injectSocket(admitted)),
   );
   await listenOn(server, config);
   server.on('error', (error: Error) =>
@@ -91,7 +101,7 @@ export async function startListenServer(config: ListenConfig, log: Logger): Prom
   };
 }
 
-function listenOn(server: ssh2.Server, config: ListenConfig): Promise<void> {
+function listenOn(server: Server, config: ListenConfig): Promise<void> {
   return new Promise((resolve, reject) => {
     const fail = (error: NodeJS.ErrnoException) => {
       const where = `${config.address} port ${config.port}`;
@@ -110,14 +120,14 @@ function listenOn(server: ssh2.Server, config: ListenConfig): Promise<void> {
   });
 }
 
-async function stopServer(server: ssh2.Server, state: ServerState, reason: string): Promise<void> {
+async function stopServer(server: Server, state: ServerState, reason: string): Promise<void> {
   const { log, config } = state;
   log.info(
     { event: 'listen_stopping', reason, sessions: state.running.size },
     'stopping: no new connections',
   );
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  endConnections(state, (entry) => !entry.authenticated());
+  endConnections(state, (record) => !record.authenticated);
   const finished = await waitFor(Promise.allSettled(state.running), config.shutdownTimeoutMs);
   if (!finished) {
     const stopped = signalBorgChildren('SIGTERM');
@@ -136,16 +146,10 @@ async function stopServer(server: ssh2.Server, state: ServerState, reason: strin
   log.info({ event: 'listen_stop', reason, sessions_left: state.running.size }, 'stopped');
 }
 
-function endConnections(
-  state: ServerState,
-  select: (entry: { authenticated: () => boolean }) => boolean,
-): void {
-  for (const [client, entry] of state.connections as Map<
-    Connection,
-    { authenticated: () => boolean }
-  >) {
-    if (select(entry)) {
-      client.end();
+function endConnections(state: ServerState, select: (record: ConnectionRecord) => boolean): void {
+  for (const record of [...state.connections.values()]) {
+    if (select(record)) {
+      closeConnection(record);
     }
   }
 }
