@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pack, request } from '../lib/rpc/fixtures/pack.js';
 import { sshOptions } from './harness/gate.js';
 import {
+  E2E_FAULT_TIMEOUT_MS,
   expectRecovered,
   type InterruptFixture,
   startBackup,
@@ -11,7 +12,7 @@ import {
 } from './harness/interrupted-create.js';
 import { borgServeProcesses, exitOf, gateProcesses, waitFor } from './harness/processes.js';
 
-describe('borg serve killed mid-create', () => {
+describe('borg serve killed mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () => {
   let fixture: InterruptFixture;
 
   beforeAll(async () => {

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
+  E2E_FAULT_TIMEOUT_MS,
   expectRecovered,
   type InterruptFixture,
   startBackup,
   startInterruptFixture,
 } from './harness/interrupted-create.js';
 
-describe('gate terminated mid-create', () => {
+describe('gate terminated mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () => {
   let fixture: InterruptFixture;
 
   beforeAll(async () => {
