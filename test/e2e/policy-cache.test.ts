@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GateFixture, startGate } from './harness/gate.js';
 
-// serve reads the validated policy from a cache in state_dir; an edit must still apply at once.
+// serve reads the validated policy from a cache in state_dir, but an edit must still apply at once.
 describe('policy cache through sshd', () => {
   let gate: GateFixture;
   let repo: string;
