@@ -60,11 +60,14 @@ cat "$demo/policy.yaml"
 "$gate" policy check --policy "$demo/policy.yaml"
 
 if [ -x /usr/sbin/sshd ] && [ "${DEMO_LISTEN:-0}" != 1 ]; then
-  step "authorized_keys entry (forced command)"
-  printf 'command="%s serve --client demo-host --policy %s",restrict %s\n' \
-    "$gate" "$demo/policy.yaml" "$(cat "$demo/client/id_demo.pub")" > "$demo/authorized_keys"
-  cut -c1-160 "$demo/authorized_keys"
+  step "authorized_keys generated from the policy (borg-gate keys write)"
+  "$gate" keys write --policy "$demo/policy.yaml" --gate-path "$gate" --file "$demo/authorized_keys"
+  cut -c1-200 "$demo/authorized_keys"
+  "$gate" keys check --policy "$demo/policy.yaml" --gate-path "$gate" --file "$demo/authorized_keys" \
+    && echo "keys check: the installed entries match the policy"
   /usr/sbin/sshd -f "$demo/sshd_config"
+  # sshd writes its PID file after it forks into the background.
+  for _ in $(seq 50); do [ -s "$demo/sshd.pid" ] && break; sleep 0.1; done
   sshd_pid=$(cat "$demo/sshd.pid")
 else
   # Without OpenSSH (or with DEMO_LISTEN=1), borg-gate is the SSH server itself.
@@ -91,9 +94,7 @@ echo "restored: $(cat "$demo/restore/etc/motd")"
 step "A refused request: another repository"
 (set -x; borg list "ssh://$(id -un)@127.0.0.1:$port$demo/srv/someone-else") || echo "(borg exited with $?, as expected)"
 
-step "Audit records ($demo/log/audit.log)"
-node -e '
-  for (const line of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) {
-    const r = JSON.parse(line);
-    console.log([r.time, r.event, r.client_id, r.decision, r.repository ?? "-", r.mode ?? "-", r.exit_code ?? "-", r.reason ?? ""].join("  "));
-  }' "$demo/log/audit.log"
+step "Audit records (borg-gate audit, then audit summary and audit verify)"
+"$gate" audit --file "$demo/log/audit.log"
+"$gate" audit summary --file "$demo/log/audit.log"
+"$gate" audit verify --file "$demo/log/audit.log"

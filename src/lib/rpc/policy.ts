@@ -22,6 +22,8 @@ export const REFUSAL_MESSAGES = {
 /** Policy state a conditional rule may read. */
 export interface RuleContext {
   allowCheck: boolean;
+  /** True when this session's `open` created the repository (`borg init`). */
+  repositoryCreated: boolean;
   /** Returns true if `id` was sent by an allowed `put` earlier in this session. */
   putInSession(id: unknown): boolean;
 }
@@ -100,7 +102,11 @@ const appendOnly: Record<string, Rule> = {
   // Breaking the lock of a running session lets two writers corrupt the repository index.
   break_lock: refuse(REFUSAL_MESSAGES.breakLock),
   // A replaced or garbled repokey makes every archive unreadable, which equals deleting them.
-  save_key: refuse(REFUSAL_MESSAGES.saveKey),
+  // `borg init -e repokey` stores the first key of the repository its own `open` just created,
+  // where no archive exists yet, so that one session may save it.
+  save_key: check((_args, context) =>
+    context.repositoryCreated ? allow : refuse(REFUSAL_MESSAGES.saveKey),
+  ),
 };
 
 const readWrite: Record<string, Rule> = {

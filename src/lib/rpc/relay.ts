@@ -19,6 +19,8 @@ export interface RelayOptions {
   mode: SessionMode;
   /** Lets read-only sessions run `check` without repair. */
   allowCheck: boolean;
+  /** The session's `open` had create=true, so the repository is new (`borg init`). */
+  repositoryCreated?: boolean;
   /** The caller has already replayed negotiate and open to borg. */
   afterOpen: true;
   /** Client bytes read after open (Handshake.rest); they pass the filter first. */
@@ -68,17 +70,22 @@ export async function relaySession(options: RelayOptions): Promise<SessionStats>
     truncated: false,
   };
   const replies = new ReplyChannel(options.clientOut);
-  const filter = new RequestFilter(options.mode, options.allowCheck, {
-    forward: (bytes) => options.childIn.write(bytes),
-    allowed: (method) => countAllowed(stats, method),
-    refused: (msgid, method, message) => {
-      stats.refusals += 1;
-      stats.refusedMethod ??= METHOD_NAME.test(method) ? method : '(invalid name)';
-      stats.refusedMsgid ??= msgid;
-      replies.inject(encodeErrorReply(msgid, REFUSAL_CLASS, message));
+  const filter = new RequestFilter(
+    options.mode,
+    options.allowCheck,
+    {
+      forward: (bytes) => options.childIn.write(bytes),
+      allowed: (method) => countAllowed(stats, method),
+      refused: (msgid, method, message) => {
+        stats.refusals += 1;
+        stats.refusedMethod ??= METHOD_NAME.test(method) ? method : '(invalid name)';
+        stats.refusedMsgid ??= msgid;
+        replies.inject(encodeErrorReply(msgid, REFUSAL_CLASS, message));
+      },
+      answered: (msgid) => replies.inject(encodeNilResultReply(msgid)),
     },
-    answered: (msgid) => replies.inject(encodeNilResultReply(msgid)),
-  });
+    options.repositoryCreated ?? false,
+  );
   // borg may exit while the client still sends; its exit status reports why, so ignore EPIPE here.
   options.childIn.on('error', () => {});
   const stop = new AbortController();

@@ -55,9 +55,11 @@ export class RequestFilter {
     private readonly mode: SessionMode,
     allowCheck: boolean,
     private readonly output: FilterOutput,
+    repositoryCreated = false,
   ) {
     this.context = {
       allowCheck,
+      repositoryCreated,
       putInSession: (id) => id instanceof Uint8Array && this.puts.has(latin1(id)),
     };
   }

@@ -42,6 +42,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
     childOut: child.process.stdout!.pipe(createNegotiateReplyFilter()),
     mode: grant.mode,
     allowCheck: options.granted.client.allow_check,
+    repositoryCreated: handshake.open.create,
     afterOpen: true,
     pendingInput: handshake.rest,
   });
