@@ -1,5 +1,5 @@
 // Paired sampling: each round runs baseline and subject back to back, in alternating order.
-import { summarisePairs } from './stats.mjs';
+import { summarisePairs, summariseSamples } from './stats.mjs';
 
 /**
  * Runs `rounds` rounds of `baseline()` and `subject()`, each returning one sample, and
@@ -18,4 +18,16 @@ export async function measurePairs({ rounds, baseline, subject }) {
     }
   }
   return summarisePairs(baselineSamples, subjectSamples);
+}
+
+/**
+ * Runs `run()` `rounds` times and summarises the samples, for a figure without a baseline
+ * (for example ms to render authorized_keys for 100,000 clients).
+ */
+export async function measureSamples({ rounds, run }) {
+  const samples = [];
+  for (let round = 0; round < rounds; round += 1) {
+    samples.push(await run(round));
+  }
+  return summariseSamples(samples);
 }

@@ -5,11 +5,15 @@ function formatNumber(value, digits = 1) {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
 
-function describeTarget(target) {
+/** Formats a target as a ratio, or in the row's unit when the row has no baseline. */
+function describeTarget(row) {
+  const target = row.target;
   if (target === undefined) {
     return '-';
   }
-  return target.max !== undefined ? `<= ${target.max}x` : `>= ${target.min}x`;
+  const suffix =
+    row.summary !== undefined && row.summary.ratioMedian === undefined ? ` ${row.unit}` : 'x';
+  return target.max !== undefined ? `<= ${target.max}${suffix}` : `>= ${target.min}${suffix}`;
 }
 
 /** Returns the number a target applies to: the median ratio, or the median without a baseline. */
@@ -29,7 +33,7 @@ export function verdict(row) {
 
 function cells(row) {
   if (row.unavailable !== undefined) {
-    return [row.figure, '-', '-', '-', '-', '-', describeTarget(row.target), 'n/a'];
+    return [row.figure, '-', '-', '-', '-', '-', describeTarget(row), 'n/a'];
   }
   const summary = row.summary;
   const ratio = summary.ratioMedian;
@@ -40,11 +44,13 @@ function cells(row) {
   return [
     row.figure,
     String(summary.runs),
-    `${formatNumber(summary.baselineMedian)} ${row.unit}`,
+    summary.baselineMedian === undefined
+      ? '-'
+      : `${formatNumber(summary.baselineMedian)} ${row.unit}`,
     `${formatNumber(summary.subjectMedian)} ${row.unit}`,
     ratio === undefined ? '-' : `${formatNumber(ratio, 2)}x`,
     spread,
-    describeTarget(row.target),
+    describeTarget(row),
     verdict(row),
   ];
 }
@@ -65,7 +71,8 @@ export function renderReport(rows) {
       notes.push(`NOT MEASURED: ${row.figure}: ${row.unavailable}`);
     } else if (verdict(row) === 'MISSED') {
       const value = formatNumber(measuredValue(row), 2);
-      notes.push(`MISSED: ${row.figure}: ${value}x, target ${describeTarget(row.target)}`);
+      const unit = row.summary.ratioMedian === undefined ? ` ${row.unit}` : 'x';
+      notes.push(`MISSED: ${row.figure}: ${value}${unit}, target ${describeTarget(row)}`);
     }
   }
   return [table.toString(), '', ...notes, '', ...describeBaselines(rows)].join('\n');
@@ -74,7 +81,7 @@ export function renderReport(rows) {
 /** Lists each baseline once, with the figures it applies to. */
 function describeBaselines(rows) {
   const figures = new Map();
-  for (const row of rows) {
+  for (const row of rows.filter((entry) => entry.baseline !== undefined)) {
     figures.set(row.baseline, [...(figures.get(row.baseline) ?? []), row.figure]);
   }
   return [...figures].map(([baseline, names]) => `baseline "${baseline}": ${names.join('; ')}`);
