@@ -9,6 +9,7 @@ import { policyCommand } from './commands/policy.js';
 import { serveCommand } from './commands/serve-help.js';
 
 /** Every CLI verb; each module owns its options and help text. */
+// biome-ignore lint/suspicious/noExplicitAny: each verb has its own argument type.
 const COMMANDS: CommandModule<object, any>[] = [
   serveCommand,
   policyCommand,

@@ -16,10 +16,14 @@ describe('append-only client', () => {
     repo = join(gate.dir, 'repo');
     source = makeSourceTree(join(gate.dir, 'source'));
     mkdirSync(join(gate.dir, 'work'));
-    gate.writePolicy({ clients: [{ id: 'host', keys: [gate.key('host').publicLine], repositories: [repo] }] });
+    gate.writePolicy({
+      clients: [{ id: 'host', keys: [gate.key('host').publicLine], repositories: [repo] }],
+    });
     expect((await gate.borg('host', ['init', '-e', 'none', gate.url(repo)])).code).toBe(0);
     for (const name of ['one', 'two']) {
-      const create = await gate.borg('host', ['create', `${gate.url(repo)}::${name}`, '.'], { cwd: source });
+      const create = await gate.borg('host', ['create', `${gate.url(repo)}::${name}`, '.'], {
+        cwd: source,
+      });
       expect(create.code).toBe(0);
     }
   });

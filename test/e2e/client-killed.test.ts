@@ -1,4 +1,4 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,14 @@ describe('client killed mid-create', () => {
       writeFileSync(join(source, `blob${index}`), randomBytes(16 * 1024 * 1024));
     }
     gate.writePolicy({
-      clients: [{ id: 'host', keys: [gate.key('host').publicLine], repositories: [repo], mode: 'read-write' }],
+      clients: [
+        {
+          id: 'host',
+          keys: [gate.key('host').publicLine],
+          repositories: [repo],
+          mode: 'read-write',
+        },
+      ],
     });
     expect((await gate.borg('host', ['init', '-e', 'none', gate.url(repo)])).code).toBe(0);
   });
@@ -52,7 +59,10 @@ describe('client killed mid-create', () => {
     expect(serverProcesses(repo)).toEqual([]);
     expect(lockFiles(repo)).toEqual([]);
 
-    const again = await gate.borg('host', ['create', `${gate.url(repo)}::after`, '.'], { cwd: source, timeoutMs: 120_000 });
+    const again = await gate.borg('host', ['create', `${gate.url(repo)}::after`, '.'], {
+      cwd: source,
+      timeoutMs: 120_000,
+    });
     expect(again.stderr).not.toContain('lock');
     expect(again.code).toBe(0);
     const last = gate.auditRecords().filter((record) => record.event === 'session_end');
@@ -63,7 +73,10 @@ describe('client killed mid-create', () => {
 /** PIDs of `borg serve` processes (and the gate) serving `repo`. */
 function serverProcesses(repo: string): string[] {
   try {
-    return execFileSync('pgrep', ['-f', `serve.*${repo}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-f', `serve.*${repo}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return [];
   }

@@ -24,14 +24,30 @@ describe('read-only client', () => {
     mkdirSync(work);
     gate.writePolicy({
       clients: [
-        { id: 'writer', keys: [gate.key('writer').publicLine], repositories: [repo], mode: 'read-write' },
-        { id: 'restore', keys: [gate.key('restore').publicLine], repositories: [repo], paths: [join(srv, 'new')], mode: 'read-only' },
+        {
+          id: 'writer',
+          keys: [gate.key('writer').publicLine],
+          repositories: [repo],
+          mode: 'read-write',
+        },
+        {
+          id: 'restore',
+          keys: [gate.key('restore').publicLine],
+          repositories: [repo],
+          paths: [join(srv, 'new')],
+          mode: 'read-only',
+        },
       ],
     });
-    const init = await gate.borg('writer', ['init', '-e', 'repokey', gate.url(repo)], { env: PASSPHRASE });
+    const init = await gate.borg('writer', ['init', '-e', 'repokey', gate.url(repo)], {
+      env: PASSPHRASE,
+    });
     expect(init.code).toBe(0);
     for (const name of ['one', 'two']) {
-      const create = await gate.borg('writer', ['create', `${gate.url(repo)}::${name}`, '.'], { cwd: source, env: PASSPHRASE });
+      const create = await gate.borg('writer', ['create', `${gate.url(repo)}::${name}`, '.'], {
+        cwd: source,
+        env: PASSPHRASE,
+      });
       expect(create.code).toBe(0);
     }
   }, 180_000);
@@ -49,16 +65,24 @@ describe('read-only client', () => {
     ['diff', () => ['diff', url('::one'), 'two']],
     ['export-tar', () => ['export-tar', url('::one'), join(work, 'one.tar')]],
     ['check', () => ['check', url()]],
-  ])('%s works', async (_name, args) => {
-    const before = hashRepository(repo);
-    const result = await gate.borg('restore', args(), { cwd: work, env: PASSPHRASE, timeoutMs: 120_000 });
-    expect(result.stderr).not.toContain('borg-gate');
-    expect(result.code).toBe(0);
-    if (args()[0] !== 'check') {
-      expect(hashRepository(repo)).toEqual(before);
-    }
-    expect(lockFiles(repo)).toEqual([]);
-  }, 120_000);
+  ])(
+    '%s works',
+    async (_name, args) => {
+      const before = hashRepository(repo);
+      const result = await gate.borg('restore', args(), {
+        cwd: work,
+        env: PASSPHRASE,
+        timeoutMs: 120_000,
+      });
+      expect(result.stderr).not.toContain('borg-gate');
+      expect(result.code).toBe(0);
+      if (args()[0] !== 'check') {
+        expect(hashRepository(repo)).toEqual(before);
+      }
+      expect(lockFiles(repo)).toEqual([]);
+    },
+    120_000,
+  );
 
   it.each([
     ['create', () => ['create', url('::three'), '.']],
@@ -70,20 +94,29 @@ describe('read-only client', () => {
     ['check --repair', () => ['check', '--repair', url()]],
     ['recreate', () => ['recreate', '--exclude', 'a.txt', url('::one')]],
     ['break-lock', () => ['break-lock', url()]],
-  ])('%s is refused', async (name, args) => {
-    const before = hashRepository(repo);
-    const recordsBefore = gate.auditRecords().length;
-    const env = { ...PASSPHRASE, BORG_NEW_PASSPHRASE: 'changed' };
-    const result = await gate.borg('restore', args(), { cwd: source, env, timeoutMs: 120_000 });
-    expect(result.stderr).toMatch(/borg-gate: (this key is read-only|[a-z ]+ is not permitted for this key)/);
-    expect(result.code).not.toBe(0);
-    expect(hashRepository(repo)).toEqual(before);
-    expect(lockFiles(repo)).toEqual([]);
-    const end = gate.auditRecords().slice(recordsBefore).find((record) => record.event === 'session_end');
-    expect(end?.decision, name).toBe('refuse');
-    const rpc = end?.rpc as { refused_method?: string } | undefined;
-    expect(rpc?.refused_method, name).toBeTruthy();
-  }, 120_000);
+  ])(
+    '%s is refused',
+    async (name, args) => {
+      const before = hashRepository(repo);
+      const recordsBefore = gate.auditRecords().length;
+      const env = { ...PASSPHRASE, BORG_NEW_PASSPHRASE: 'changed' };
+      const result = await gate.borg('restore', args(), { cwd: source, env, timeoutMs: 120_000 });
+      expect(result.stderr).toMatch(
+        /borg-gate: (this key is read-only|[a-z ]+ is not permitted for this key)/,
+      );
+      expect(result.code).not.toBe(0);
+      expect(hashRepository(repo)).toEqual(before);
+      expect(lockFiles(repo)).toEqual([]);
+      const end = gate
+        .auditRecords()
+        .slice(recordsBefore)
+        .find((record) => record.event === 'session_end');
+      expect(end?.decision, name).toBe('refuse');
+      const rpc = end?.rpc as { refused_method?: string } | undefined;
+      expect(rpc?.refused_method, name).toBeTruthy();
+    },
+    120_000,
+  );
 
   it('init on a new path is refused', async () => {
     const target = join(gate.dir, 'srv', 'new', 'repo');

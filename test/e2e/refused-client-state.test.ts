@@ -61,8 +61,13 @@ describe('refused client states', () => {
   it('key of another client is refused', async () => {
     // The authorized_keys line still names client "app", but the policy lists another key for it.
     writeValidPolicy({ keys: [gate.key('other').publicLine] });
-    gate.sshd.setAuthorizedKeys(`command="${gateLine('app')}",restrict ${gate.key('app').publicLine}\n`);
-    await expectRefused('borg-gate: this key does not belong to the client it was installed for', 'key-mismatch');
+    gate.sshd.setAuthorizedKeys(
+      `command="${gateLine('app')}",restrict ${gate.key('app').publicLine}\n`,
+    );
+    await expectRefused(
+      'borg-gate: this key does not belong to the client it was installed for',
+      'key-mismatch',
+    );
   });
 
   async function expectRefused(message: string, reason: string) {

@@ -17,8 +17,18 @@ describe('repository outside the policy', () => {
     other = join(repos, 'b');
     gate.writePolicy({
       clients: [
-        { id: 'alice', keys: [gate.key('alice').publicLine], repositories: [{ path: allowed, name: 'alice-main' }], mode: 'read-write' },
-        { id: 'bob', keys: [gate.key('bob').publicLine], repositories: [other], mode: 'read-write' },
+        {
+          id: 'alice',
+          keys: [gate.key('alice').publicLine],
+          repositories: [{ path: allowed, name: 'alice-main' }],
+          mode: 'read-write',
+        },
+        {
+          id: 'bob',
+          keys: [gate.key('bob').publicLine],
+          repositories: [other],
+          mode: 'read-write',
+        },
       ],
     });
     expect((await gate.borg('alice', ['init', '-e', 'none', gate.url(allowed)])).code).toBe(0);
@@ -40,7 +50,9 @@ describe('repository outside the policy', () => {
     const before = hashRepository(other);
     const recordsBefore = gate.auditRecords().length;
     const result = await gate.borg('alice', ['list', gate.url(path())]);
-    expect(result.stderr).toContain('borg-gate: repository not permitted for this key (permitted: alice-main)');
+    expect(result.stderr).toContain(
+      'borg-gate: repository not permitted for this key (permitted: alice-main)',
+    );
     expect(result.stderr).not.toContain(other);
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
@@ -51,7 +63,12 @@ describe('repository outside the policy', () => {
   });
 
   it('init of a new path is refused', async () => {
-    const result = await gate.borg('alice', ['init', '-e', 'none', gate.url(join(gate.dir, 'srv', 'new'))]);
+    const result = await gate.borg('alice', [
+      'init',
+      '-e',
+      'none',
+      gate.url(join(gate.dir, 'srv', 'new')),
+    ]);
     expect(result.stderr).toContain('borg-gate: repository not permitted for this key');
     expect(result.code).toBe(2);
   });
@@ -60,7 +77,10 @@ describe('repository outside the policy', () => {
     let shown = 0;
     for (let attempt = 0; attempt < 20; attempt += 1) {
       const result = await gate.borg('alice', ['list', gate.url(other)]);
-      if (result.stderr.includes('borg-gate: repository not permitted for this key') && result.code === 2) {
+      if (
+        result.stderr.includes('borg-gate: repository not permitted for this key') &&
+        result.code === 2
+      ) {
         shown += 1;
       }
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /**
@@ -17,7 +17,9 @@ export function hashRepository(repo: string): Record<string, string> {
       if (statSync(path).isDirectory()) {
         walk(path);
       } else {
-        hashes[relative(repo, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+        hashes[relative(repo, path)] = createHash('sha256')
+          .update(readFileSync(path))
+          .digest('hex');
       }
     }
   };

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
 import { childEnvironment, signalBorgChildren, spawnBorg } from '../../../src/lib/session/child.js';
 
 describe('childEnvironment', () => {
