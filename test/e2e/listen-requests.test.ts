@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListenFixture, run, startListen } from './harness/listen.js';
 
@@ -136,7 +137,49 @@ describe('non-exec requests through listen', () => {
       ssh.kill();
     }
   });
+
+  it('second request on a session is dropped', async () => {
+    // OpenSSH never sends this, so ssh2's own client sends a shell request after exec.
+    await shellAfterExec(server.port, server.key('app').privateKey);
+    expect(server.process.exitCode).toBeNull();
+    const result = await server.ssh('app', ['id']);
+    expect(result.stderr).toContain('borg-gate: only borg serve requests are permitted');
+  });
 });
+
+/** Opens an exec channel, sends a shell request on the same channel, then closes it. */
+function shellAfterExec(port: number, privateKeyFile: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    client.on('error', reject);
+    client.on('ready', () => {
+      client.exec('borg serve', (error, stream) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        const internals = client as unknown as {
+          _protocol: { shell(id: number, reply: boolean): void };
+        };
+        const outgoing = (stream as unknown as { outgoing: { id: number } }).outgoing;
+        stream.on('close', () => {
+          client.end();
+          resolve();
+        });
+        stream.resume();
+        stream.stderr.resume();
+        internals._protocol.shell(outgoing.id, false);
+        setTimeout(() => stream.end(), 500);
+      });
+    });
+    client.connect({
+      host: '127.0.0.1',
+      port,
+      username: 'borg',
+      privateKey: readFileSync(privateKeyFile),
+    });
+  });
+}
 
 async function freePort(): Promise<number> {
   const probe = createServer();

@@ -52,15 +52,19 @@ export function handleSession(session: Session, context: ConnectionContext): voi
       );
     });
   }
-  session.once(
+  const start = (accept: () => ServerChannel | undefined, command: string | undefined) => {
+    // ssh2 returns no channel for a second exec or shell on one session; the request is dropped.
+    const channel = accept();
+    if (channel !== undefined) {
+      track(context, runChannel(channel, command, context));
+    }
+  };
+  session.on(
     'exec',
-    (accept: () => ServerChannel, _reject: unknown, info: { command: string }) => {
-      track(context, runChannel(accept(), info.command, context));
-    },
+    (accept: () => ServerChannel | undefined, _reject: unknown, info: { command: string }) =>
+      start(accept, info.command),
   );
-  session.once('shell', (accept: () => ServerChannel) => {
-    track(context, runChannel(accept(), undefined, context));
-  });
+  session.on('shell', (accept: () => ServerChannel | undefined) => start(accept, undefined));
 }
 
 async function runChannel(
