@@ -7,7 +7,9 @@ describe('listen connection limits', () => {
   let server: ListenFixture;
 
   beforeAll(async () => {
-    server = await startListen({ extraArgs: ['--auth-timeout', '2', '--max-unauthenticated', '2'] });
+    server = await startListen({
+      extraArgs: ['--auth-timeout', '2', '--max-unauthenticated', '2'],
+    });
     server.writePolicy({
       clients: [{ id: 'app', keys: [server.key('app').publicLine], repositories: ['/srv/app'] }],
     });
