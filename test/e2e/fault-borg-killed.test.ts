@@ -27,7 +27,10 @@ describe('borg serve killed mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () =
     const before = fixture.gate.auditRecords().length;
     const running = await startBackup(fixture, `borg-${signal}`);
     process.kill(running.borgServe.pid, signal);
-    await expectRecovered(fixture, running, before, { staleLock: signal === 'SIGKILL' });
+    await expectRecovered(fixture, running, before, {
+      staleLock: signal === 'SIGKILL',
+      evidence: signal === 'SIGTERM' ? 'no-commit' : 'exit',
+    });
   });
 
   it('SIGKILL while the client waits ends the connection', async () => {

@@ -28,9 +28,9 @@ describe('connection dropped mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () 
     const key = fixture.gate.key('host').privateKey;
     // Only the ssh client dies; borg on the client side sees its pipe close.
     const ssh = findProcesses(key).filter((info) => info.argv[0] === 'ssh');
-    expect(ssh).toHaveLength(1);
+    expect(ssh, JSON.stringify(findProcesses(key))).toHaveLength(1);
     process.kill(ssh[0]!.pid, 'SIGKILL');
-    await expectRecovered(fixture, running, before, { evidence: 'disconnect' });
+    await expectRecovered(fixture, running, before, { evidence: 'no-commit' });
   });
 
   it('sshd session killed: server side cleans up', async () => {
@@ -41,6 +41,6 @@ describe('connection dropped mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () 
     // The per-connection sshd process, not the listener that the fixture started.
     expect(readProcess(session!.ppid)?.argv.join(' ')).toContain('sshd');
     process.kill(session!.pid, 'SIGKILL');
-    await expectRecovered(fixture, running, before, { evidence: 'disconnect' });
+    await expectRecovered(fixture, running, before, { evidence: 'no-commit' });
   });
 });

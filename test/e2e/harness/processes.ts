@@ -91,7 +91,7 @@ export async function waitFor(
 
 /**
  * Starts `borg create` through the gate in its own process group, so a test can kill the
- * client (borg and its ssh) at once with a negative pid. Output is discarded.
+ * client (borg and its ssh) at once with a negative pid. Only stderr is kept, for diagnostics.
  */
 export function spawnBorgCreate(
   gate: GateFixture,
@@ -108,7 +108,7 @@ export function spawnBorgCreate(
       BORG_RSH: ['ssh', ...sshOptions(gate.key(keyName).privateKey)].join(' '),
       BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
     },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
 }
