@@ -24,4 +24,12 @@ describe('gate terminated mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () => 
     process.kill(running.gate.pid, 'SIGTERM');
     await expectRecovered(fixture, running, before);
   });
+
+  it('SIGKILL to serve leaves no borg serve behind', async () => {
+    const before = fixture.gate.auditRecords().length;
+    const running = await startBackup(fixture, 'gate-killed');
+    // borg serve then reads end of file on the pipe from the gate, and exits.
+    process.kill(running.gate.pid, 'SIGKILL');
+    await expectRecovered(fixture, running, before, { gateKilled: true });
+  });
 });

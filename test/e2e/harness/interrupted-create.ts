@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
@@ -22,11 +24,11 @@ import { lockFiles } from './repo-files.js';
  */
 export const E2E_FAULT_TIMEOUT_MS = 240_000;
 
-/** A gate with one read-write client, an initialised repository and a slow-to-back-up source. */
+/** A gate with one read-write client, an initialised repository and a source for a FIFO. */
 export interface InterruptFixture {
   gate: GateFixture;
   repo: string;
-  /** Filled with 192 MB of new random data before each interrupted backup. */
+  /** Holds only the FIFO that an interrupted backup reads. */
   source: string;
   /** A few small files for the backup that follows the fault. */
   smallSource: string;
@@ -61,50 +63,71 @@ export interface RunningBackup {
   gate: ProcessInfo;
   borgServe: ProcessInfo;
   archive: string;
+  /** Closes the FIFO, so a borg client that is still alive reads its end and goes on. */
+  endInput: () => Promise<void>;
 }
 
 /**
- * Fills the source with new random data, starts `borg create` and resolves once borg serve has
- * been receiving data for a while.
+ * Starts `borg create --read-special` on a source whose only file is a FIFO, writes 32 MB of
+ * random data into it and keeps it open. borg then waits for more input in the middle of its
+ * transaction for as long as the test needs, and resolves once the data reached the server.
  */
 export async function startBackup(
   fixture: InterruptFixture,
   archive: string,
 ): Promise<RunningBackup> {
   const { gate, repo, source } = fixture;
-  // Incompressible and new each time, so deduplication cannot finish the backup before the fault.
-  for (let index = 0; index < 12; index += 1) {
-    writeFileSync(join(source, `blob${index}`), randomBytes(16 * 1024 * 1024));
-  }
-  const client = spawnBorgCreate(gate, 'host', `${gate.url(repo)}::${archive}`, source);
+  const fifo = join(source, 'stream');
+  rmSync(fifo, { force: true });
+  execFileSync('mkfifo', [fifo]);
+  const url = `${gate.url(repo)}::${archive}`;
+  const client = spawnBorgCreate(gate, 'host', url, source, ['--read-special']);
   const clientExit = exitOf(client);
   let stderr = '';
   client.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  await waitFor(() => borgServeProcesses(repo).length > 0, 20_000, 'borg serve started');
-  // Let borg write some segments, so the fault hits a transaction in progress.
-  await sleep(1500);
   const context = () =>
     `client stderr: ${stderr}; audit: ${JSON.stringify(gate.auditRecords().slice(-2))}`;
+  // Opening a FIFO for writing waits until borg opens it for reading.
+  const writer = await open(fifo, 'w');
+
+  // Random data, new each time, so deduplication cannot skip the upload.
+  for (let index = 0; index < 16; index += 1) {
+    await writer.write(randomBytes(2 * 1024 * 1024));
+  }
+
+  await waitFor(() => borgServeProcesses(repo).length > 0, 20_000, 'borg serve started');
+  // borg sends a chunk once it is cut, so give the last full chunks time to reach the server.
+  await sleep(1000);
   expect(client.exitCode, context()).toBeNull();
   const gates = gateProcesses(gate.policyFile);
   const servers = borgServeProcesses(repo);
   expect(gates, context()).toHaveLength(1);
   expect(servers, context()).toHaveLength(1);
-  return { client, clientExit, gate: gates[0]!, borgServe: servers[0]!, archive };
+  return {
+    client,
+    clientExit,
+    gate: gates[0]!,
+    borgServe: servers[0]!,
+    archive,
+    endInput: () => writer.close(),
+  };
 }
 
 export interface RecoveryOptions {
   evidence?: FailureEvidence;
   /** borg serve was killed with SIGKILL, so its repository lock stays until the next access. */
   staleLock?: boolean;
+  /** The gate was killed with SIGKILL, so the session has a start record and no end record. */
+  gateKilled?: boolean;
 }
 
 /**
  * Checks what must hold after any fault mid-backup: no gate or borg serve left running, no
- * repository lock, a session_end record for the interrupted session that does not claim
- * success, a clean `borg check`, and a next backup that succeeds.
+ * repository lock (a SIGKILLed borg serve leaves a stale one), a session_end record that does
+ * not claim success (none if the gate itself was SIGKILLed), a clean `borg check`, and a next
+ * backup that succeeds.
  */
 export async function expectRecovered(
   fixture: InterruptFixture,
@@ -113,6 +136,7 @@ export async function expectRecovered(
   options: RecoveryOptions = {},
 ): Promise<void> {
   const { gate, repo } = fixture;
+  await running.endInput();
   await waitFor(() => serverProcesses(repo, gate.policyFile).length === 0, 30_000).catch(
     () => undefined,
   );
@@ -135,11 +159,12 @@ export async function expectRecovered(
   const end = records.find(
     (record) => record.event === 'session_end' && record.session_id === start!.session_id,
   );
-  expect(end).toBeDefined();
-  expect(
-    endShowsFailure(end!, options.evidence ?? 'exit'),
-    `session_end ${JSON.stringify(end)}`,
-  ).toBe(true);
+  if (options.gateKilled) {
+    expect(end).toBeUndefined();
+  } else {
+    expect(end).toBeDefined();
+    expectFailedEnd(end!, options.evidence ?? 'exit');
+  }
 
   const check = await gate.borg('host', ['check', gate.url(repo)], { timeoutMs: 120_000 });
   expect(withoutStaleLockLines(check.stderr)).toBe('');
@@ -147,7 +172,7 @@ export async function expectRecovered(
     expect(check.stderr).toContain('Killed stale lock');
   }
   expect(check.code).toBe(0);
-  // A small backup: the point is that the repository accepts one, not another 192 MB.
+  // A small backup: the point is that the repository accepts one.
   const next = await gate.borg(
     'host',
     ['create', `${gate.url(repo)}::after-${running.archive}`, '.'],
@@ -166,6 +191,10 @@ export async function expectRecovered(
  * client-disconnected when the input ended inside a request.
  */
 export type FailureEvidence = 'exit' | 'no-commit';
+
+function expectFailedEnd(end: Record<string, unknown>, evidence: FailureEvidence): void {
+  expect(endShowsFailure(end, evidence), `session_end ${JSON.stringify(end)}`).toBe(true);
+}
 
 function endShowsFailure(end: Record<string, unknown>, evidence: FailureEvidence): boolean {
   if (end.exit_code !== 0 || (end.signal ?? null) !== null) {

@@ -98,8 +98,9 @@ export function spawnBorgCreate(
   keyName: string,
   archiveUrl: string,
   cwd: string,
+  extraArgs: string[] = [],
 ): ChildProcess {
-  return spawn('borg', ['create', archiveUrl, '.'], {
+  return spawn('borg', ['create', ...extraArgs, archiveUrl, '.'], {
     cwd,
     env: {
       PATH: process.env.PATH,
