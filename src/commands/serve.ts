@@ -4,7 +4,6 @@ import { type AuditLog, AuditLogError, openAuditLog } from '../lib/audit-log/wri
 import { authorizeClient } from '../lib/policy/authorize.js';
 import { loadPolicyForClient } from '../lib/policy/load-client.js';
 import type { Policy } from '../lib/policy/schema.js';
-import { refuseInProtocol } from '../lib/rpc/refuse.js';
 import { chooseBinary } from '../lib/session/binary.js';
 import { commandRefusal } from '../lib/session/command-refusal.js';
 import {
@@ -168,6 +167,8 @@ export async function refuse(
 ): Promise<number> {
   const message = refusalMessage(reason, suffix);
   if (looksLikeBorgClient(session.request)) {
+    // Imported here, because only this path and borg 1.x sessions need msgpack.
+    const { refuseInProtocol } = await import('../lib/rpc/refuse.js');
     await refuseInProtocol(session.io.stdin, session.io.stdout, {
       exceptionClass: REFUSAL_EXCEPTION_CLASS,
       message,

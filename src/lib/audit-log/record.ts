@@ -1,24 +1,21 @@
 import { z } from 'zod';
 import { PRINTABLE_PATTERN } from './escape.js';
+import { AUDIT_EVENTS, DECISIONS, SCHEMA_VERSION, SHA256_HEX_PATTERN } from './fields.js';
+
+// The schema for readers, `audit schema` and tests. The writer checks records with
+// record-check.ts instead, so `serve` does not load zod. A test keeps the two in agreement.
 
 export { DEFAULT_MAX_LENGTH, escapeUntrusted } from './escape.js';
+export {
+  AUDIT_EVENTS,
+  type AuditEvent,
+  FIELD_MAX_LENGTH,
+  FIELD_ORDER,
+  GENESIS_HASH,
+  SCHEMA_VERSION,
+} from './fields.js';
 
-export const SCHEMA_VERSION = 1;
-
-/** Record kinds. Adding one is one entry here plus a line in docs/audit-log.md. */
-export const AUDIT_EVENTS = [
-  'session_start',
-  'session_refused',
-  'session_end',
-  'check',
-  'keys_write',
-] as const;
-export type AuditEvent = (typeof AUDIT_EVENTS)[number];
-
-/** `prev_hash` of the first record of a chain that has no predecessor. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
+const sha256Hex = z.string().regex(SHA256_HEX_PATTERN, 'expected 64 lowercase hex digits');
 
 // A hand-written record with a raw ESC or bidi override would reach an auditor's terminal.
 const printable = z
@@ -49,7 +46,7 @@ export const auditRecordSchema = z.strictObject({
   client_port: z.int().min(0).max(65535).optional(),
   /** The requested SSH_ORIGINAL_COMMAND, escaped. */
   command: printable.optional(),
-  decision: z.enum(['allow', 'refuse']).optional(),
+  decision: z.enum(DECISIONS).optional(),
   reason: printable.optional(),
   /** Resolved repository path that borg was allowed to open. */
   repository: printable.optional(),
@@ -73,15 +70,6 @@ export type AuditRecordInput = Omit<
   AuditRecord,
   'time' | 'schema_version' | 'prev_hash' | 'hash' | 'host'
 >;
-
-/** Field order of a written line, so people read the same layout on every line. */
-export const FIELD_ORDER = Object.keys(auditRecordSchema.shape) as Array<keyof AuditRecord>;
-
-/** Per-field limits for `escapeUntrusted`. Fields not listed use `DEFAULT_MAX_LENGTH`. */
-export const FIELD_MAX_LENGTH: Partial<Record<keyof AuditRecord, number>> = {
-  command: 4096,
-  repository: 4096,
-};
 
 /** Returns the JSON Schema of one record line (draft 2020-12). */
 export function auditRecordJsonSchema(): Record<string, unknown> {

@@ -12,20 +12,13 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { buildRecordBody, checkRecordBody } from './body.js';
 import { computeRecordHash } from './chain.js';
 import { AuditLogError, errorCode } from './errors.js';
+import { escapeUntrusted } from './escape.js';
+import { FIELD_ORDER, GENESIS_HASH } from './fields.js';
 import { type LockOptions, withAppendLock } from './lock.js';
-import {
-  type AuditRecord,
-  type AuditRecordInput,
-  auditRecordSchema,
-  DEFAULT_MAX_LENGTH,
-  escapeUntrusted,
-  FIELD_MAX_LENGTH,
-  FIELD_ORDER,
-  GENESIS_HASH,
-  SCHEMA_VERSION,
-} from './record.js';
+import type { AuditRecordInput } from './record.js';
 import { readHead, readLogTail, writeHead } from './tail.js';
 
 export { AuditLogError } from './errors.js';
@@ -67,8 +60,8 @@ export async function openAuditLog(path: string, options: AuditLogOptions = {}):
       if (closed) {
         throw new AuditLogError(file, 'append after close: open the log again');
       }
-      const body = buildBody(input, host);
-      validateBody(file, body);
+      const body = buildRecordBody(input, host);
+      checkRecordBody(file, body);
       await withAppendLock(file, options, () => appendLocked(file, body, options.fsync ?? true));
     },
     async close() {
@@ -137,37 +130,6 @@ function openLogFile(file: string): number {
   return fd;
 }
 
-/** Fills in the writer's fields and escapes every string the caller passed. */
-function buildBody(input: AuditRecordInput, host: string): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    schema_version: SCHEMA_VERSION,
-    time: new Date().toISOString(),
-    host,
-  };
-  for (const [key, value] of Object.entries(input)) {
-    const maxLength = FIELD_MAX_LENGTH[key as keyof AuditRecord] ?? DEFAULT_MAX_LENGTH;
-    body[key] = escapeStrings(value, maxLength);
-  }
-  return body;
-}
-
-function escapeStrings(value: unknown, maxLength: number): unknown {
-  if (typeof value === 'string') {
-    return escapeUntrusted(value, maxLength);
-  }
-  if (Array.isArray(value)) {
-    return value.map((item) => escapeStrings(item, maxLength));
-  }
-  if (value !== null && typeof value === 'object') {
-    const copy: Record<string, unknown> = {};
-    for (const [key, member] of Object.entries(value)) {
-      copy[key] = escapeStrings(member, maxLength);
-    }
-    return copy;
-  }
-  return value;
-}
-
 /** Runs under the lock: reads the previous hash, appends the line with one write(2). */
 function appendLocked(file: string, body: Record<string, unknown>, fsync: boolean): void {
   // Reopened per append: after logrotate renames the file, this path names the new one.
@@ -221,26 +183,6 @@ function cutBack(fd: number, size: number): void {
     ftruncateSync(fd, size);
   } catch {
     // NOTE: if even the truncate fails, the partial line stays; verify reports it as truncated.
-  }
-}
-
-/**
- * Validates a record body before the lock is taken, with placeholder chain fields, so
- * the time under the lock stays short.
- */
-function validateBody(file: string, body: Record<string, unknown>): void {
-  const result = auditRecordSchema.safeParse({
-    ...body,
-    prev_hash: GENESIS_HASH,
-    hash: GENESIS_HASH,
-  });
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new AuditLogError(
-      file,
-      `record does not match the schema at ${issue?.path.join('.') ?? '?'}: ${issue?.message}`,
-      { cause: result.error },
-    );
   }
 }
 
