@@ -2,7 +2,6 @@ import type { RpcSummary } from '../audit-log/record.js';
 import type { Grant } from '../policy/match.js';
 import type { Handshake } from '../rpc/handshake.js';
 import { relaySession } from '../rpc/relay.js';
-import { createNegotiateReplyFilter } from '../rpc/swallow.js';
 import type { BorgChild } from './child.js';
 import type { GrantedSession } from './run.js';
 
@@ -39,7 +38,8 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
     clientIn: io.stdin,
     clientOut: io.stdout,
     childIn,
-    childOut: child.process.stdout!.pipe(createNegotiateReplyFilter()),
+    childOut: child.process.stdout!,
+    negotiateReplyPending: true,
     mode: grant.mode,
     allowCheck: options.granted.client.allow_check,
     repositoryCreated: handshake.open.create,
@@ -51,7 +51,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
       ? `protocol-error: ${stats.protocolError}`
       : stats.refusedMethod !== undefined
         ? `rpc-refused: ${stats.refusedMethod} (msgid ${stats.refusedMsgid})`
-        : disconnectReason(stats.truncated);
+        : disconnectReason(stats.truncated, stats.puts > 0 && !stats.commit);
   return {
     bytesIn: stats.bytesIn + handshake.negotiateBytes.length + handshake.openBytes.length,
     bytesOut: stats.bytesOut,
@@ -68,9 +68,14 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
 }
 
 /**
- * Returns the audit reason for a client that went away inside a request. borg serve exits 0 when
- * its input ends, so without this a dropped connection mid-backup reads like a clean session.
+ * Returns the audit reason for a client that went away mid-session. borg serve exits 0 when its
+ * input ends, so without this a dropped connection mid-backup reads like a clean session.
  */
-function disconnectReason(truncated: boolean): string | undefined {
-  return truncated ? 'client-disconnected: the connection ended inside a request' : undefined;
+function disconnectReason(truncated: boolean, uncommittedWrites: boolean): string | undefined {
+  if (truncated) {
+    return 'client-disconnected: the connection ended inside a request';
+  }
+  // NOTE: this catches a backup dropped before its first commit; one dropped after a
+  // checkpoint commit still looks complete here, though its archive is never written.
+  return uncommittedWrites ? 'client-disconnected: data was written but never committed' : undefined;
 }
