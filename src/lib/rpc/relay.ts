@@ -1,11 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
-import { readChunks } from './chunks.js';
 import { ProtocolError } from './errors.js';
 import { REFUSAL_CLASS, type SessionMode } from './policy.js';
 import { encodeErrorReply, encodeNilResultReply } from './replies.js';
 import { ReplyChannel } from './reply-channel.js';
 import { RequestFilter } from './request-filter.js';
-import { waitForDrain } from './streams.js';
+import { pumpChunks } from './streams.js';
 
 export interface RelayOptions {
   /** Client requests, positioned after the handshake. */
@@ -14,8 +13,10 @@ export interface RelayOptions {
   clientOut: Writable;
   /** `borg serve` stdin; the relay ends it when the client is done or breaks the protocol. */
   childIn: Writable;
-  /** `borg serve` stdout, already past borg's own negotiate reply. */
+  /** `borg serve` stdout, past borg's own negotiate reply unless `negotiateReplyPending` is set. */
   childOut: Readable;
+  /** childOut still starts with borg's reply to the replayed negotiate; the relay drops it. */
+  negotiateReplyPending?: boolean;
   mode: SessionMode;
   /** Lets read-only sessions run `check` without repair. */
   allowCheck: boolean;
@@ -69,7 +70,9 @@ export async function relaySession(options: RelayOptions): Promise<SessionStats>
     refusals: 0,
     truncated: false,
   };
-  const replies = new ReplyChannel(options.clientOut);
+  const replies = new ReplyChannel(options.clientOut, {
+    negotiateReplyPending: options.negotiateReplyPending,
+  });
   const filter = new RequestFilter(
     options.mode,
     options.allowCheck,
@@ -119,11 +122,12 @@ async function pumpRequests(
     stats.bytesIn += pending.length;
     filter.push(pending);
   }
-  for await (const chunk of readChunks(options.clientIn, signal)) {
+  const childIn = options.childIn;
+  const onChunk = (chunk: Buffer) => {
     stats.bytesIn += chunk.length;
     filter.push(chunk);
-    await waitForDrain(options.childIn);
-  }
+  };
+  await pumpChunks(options.clientIn, childIn, onChunk, signal);
   if (!signal.aborted && !filter.atBoundary) stats.truncated = true;
 }
 

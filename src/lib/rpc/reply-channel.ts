@@ -1,8 +1,13 @@
 import type { Readable, Writable } from 'node:stream';
-import { readChunks } from './chunks.js';
 import { ProtocolError } from './errors.js';
 import { Framer, REPLY_LIMITS } from './framer.js';
-import { waitForDrain } from './streams.js';
+import { pumpChunks } from './streams.js';
+import { NegotiateReplyCheck } from './swallow.js';
+
+export interface ReplyChannelOptions {
+  /** The server output still starts with borg's reply to the replayed negotiate; drop it. */
+  negotiateReplyPending?: boolean;
+}
 
 /**
  * Copies `borg serve` replies to the client unchanged and inserts the gate's own replies between
@@ -14,8 +19,15 @@ export class ReplyChannel {
   private atBoundary = true;
   private queue: Buffer[] = [];
   private failed = false;
+  private negotiateReply: NegotiateReplyCheck | undefined;
+  /** Bytes of the chunk being relayed, written together once the whole chunk is scanned. */
+  private batch: Buffer[] = [];
 
-  constructor(private readonly output: Writable) {
+  constructor(
+    private readonly output: Writable,
+    options: ReplyChannelOptions = {},
+  ) {
+    if (options.negotiateReplyPending === true) this.negotiateReply = new NegotiateReplyCheck();
     // A vanished client raises EPIPE here; without a listener that would crash the gate.
     output.on('error', () => {
       this.failed = true;
@@ -27,7 +39,7 @@ export class ReplyChannel {
 
   /** Sends `reply` now if the client stream is between messages, else after the current one. */
   inject(reply: Buffer): void {
-    if (this.atBoundary) this.write(reply);
+    if (this.atBoundary) this.write([reply]);
     else this.queue.push(reply);
   }
 
@@ -37,30 +49,54 @@ export class ReplyChannel {
    */
   async pump(input: Readable, signal: AbortSignal): Promise<void> {
     const framer = new Framer(REPLY_LIMITS);
-    for await (const chunk of readChunks(input, signal)) {
-      // Once the client is gone, keep reading so borg can finish, see EOF and release its lock.
-      if (this.failed) continue;
-      try {
-        for (const event of framer.push(chunk)) {
-          if (event.type === 'bytes') {
-            this.atBoundary = false;
-            this.write(event.data);
-          } else if (event.type === 'end') {
-            this.atBoundary = true;
-            for (const reply of this.queue.splice(0)) this.write(reply);
-          }
-        }
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        throw new ProtocolError(`server ${error.reason}`, { cause: error });
+    await pumpChunks(input, this.output, (chunk) => this.relay(framer, chunk), signal);
+  }
+
+  private relay(framer: Framer, chunk: Buffer): void {
+    // Once the client is gone, keep reading so borg can finish, see EOF and release its lock.
+    if (this.failed) return;
+    try {
+      for (const event of framer.push(chunk)) {
+        if (event.type === 'bytes') this.take(event.data);
+        else if (event.type === 'end') this.endMessage();
       }
-      await waitForDrain(this.output);
+    } catch (error) {
+      if (!(error instanceof ProtocolError) || this.negotiateReply !== undefined) throw error;
+      throw new ProtocolError(`server ${error.reason}`, { cause: error });
+    } finally {
+      const batch = this.batch;
+      this.batch = [];
+      this.write(batch);
     }
   }
 
-  private write(bytes: Buffer): void {
-    if (this.failed) return;
-    this.bytesOut += bytes.length;
-    this.output.write(bytes);
+  private take(bytes: Buffer): void {
+    if (this.negotiateReply !== undefined) {
+      this.negotiateReply.add(bytes);
+      return;
+    }
+    this.atBoundary = false;
+    this.batch.push(bytes);
+  }
+
+  private endMessage(): void {
+    if (this.negotiateReply !== undefined) {
+      this.negotiateReply.finish();
+      this.negotiateReply = undefined;
+      return;
+    }
+    this.atBoundary = true;
+    this.batch.push(...this.queue.splice(0));
+  }
+
+  /** Writes `parts` in one system call where the stream allows it. */
+  private write(parts: Buffer[]): void {
+    if (this.failed || parts.length === 0) return;
+    if (parts.length > 1) this.output.cork();
+    for (const part of parts) {
+      this.bytesOut += part.length;
+      this.output.write(part);
+    }
+    if (parts.length > 1) this.output.uncork();
   }
 }
