@@ -41,6 +41,11 @@ export type Rule =
   | { action: 'check'; test: (args: Record<string, unknown>, context: RuleContext) => Verdict };
 
 const allow: Rule = { action: 'forward' };
+
+/** borg 1.x stores its manifest under an id of 32 zero bytes. */
+function isManifestId(id: unknown): boolean {
+  return id instanceof Uint8Array && id.length === 32 && id.every((byte) => byte === 0);
+}
 const answerNil: Verdict = { action: 'answer-nil' };
 const refuse = (message: string): Verdict => ({ action: 'refuse', message });
 const check = (test: Extract<Rule, { action: 'check' }>['test']): Rule => ({
@@ -91,8 +96,14 @@ const appendOnly: Record<string, Rule> = {
   get_free_nonce: allow,
   commit_nonce_reservation: allow,
   // borg create deletes its own checkpoint archive objects; deleting older objects removes data.
+  // A modified client could `put` an existing id and then delete it; the manifest is the one
+  // object whose loss hides every archive, and borg never deletes it, so that id is refused.
+  // NOTE: other pre-existing ids can still be removed this way; borg's --append-only keeps
+  // their old segments, so an admin can roll the repository back.
   delete: check((args, context) =>
-    context.putInSession(args.id) ? allow : refuse(REFUSAL_MESSAGES.delete),
+    context.putInSession(args.id) && !isManifestId(args.id)
+      ? allow
+      : refuse(REFUSAL_MESSAGES.delete),
   ),
   // Compaction frees the segments of overwritten and deleted objects for good. The borg 1.2
   // client sends compact=False on every commit except `borg compact`.

@@ -132,6 +132,15 @@ describe('RequestFilter verdicts', () => {
     expect(run.forwarded).toEqual(Buffer.concat([put, smallPut, ...deletes]));
     expect(run.allowed).toEqual(['put', 'put', 'delete', 'delete']);
   });
+
+  it('refuses deleting the manifest after putting it', () => {
+    // put(manifest) is normal for every backup; deleting it afterwards would hide every archive.
+    const put = request(3, 'put', { id: id(0), data: 'x' });
+    const remove = request(4, 'delete', { id: id(0) });
+    const run = runFilter('append-only', [put, remove]);
+    expect(run.forwarded).toEqual(put);
+    expect(run.refused[0]?.message).toBe(REFUSAL_MESSAGES.delete);
+  });
 });
 
 describe('RequestFilter protocol violations', () => {
