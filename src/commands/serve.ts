@@ -66,6 +66,7 @@ export async function runServe(
     startedAt: performance.now(),
     io,
   };
+  preloadBorg1Relay(session.request);
   let policy: Policy;
   try {
     policy = (await loadPolicyForClient(options.policyFile, options.clientId)).policy;
@@ -108,6 +109,17 @@ async function serveWithPolicy(
   const client = authorizeClient(policy, session.clientId, session.facts, now);
   const binary = chooseBinary(policy, request.program);
   return runGrantedSession({ session, policy, client, binary, request, audit });
+}
+
+/**
+ * Starts loading the module that relays borg 1.x sessions, so its file reads and compilation
+ * overlap with the reads of the policy and the audit log. runGrantedSession imports it again
+ * and reports a failed load there. A borg 2 session loads it for nothing.
+ */
+function preloadBorg1Relay(request: ParsedCommand): void {
+  if (request.kind === 'borg-serve') {
+    import('../lib/session/protocol-aware.js').catch(() => undefined);
+  }
 }
 
 /** Maps an unexpected error to a refusal; a failed audit append gets its own reason. */
