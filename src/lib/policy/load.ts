@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import { hasCurrentCache, sourceDigest, writePolicyCache } from './cache.js';
-import { findDuplicates } from './cross-checks.js';
+import { findDuplicates, findGrantsOverGateFiles } from './cross-checks.js';
 import { formatKeyPath, PolicyError } from './errors.js';
 import { type Policy, policySchema } from './schema.js';
 import { DEFAULT_POLICY_FILE, type PolicySource, readPolicySource } from './source.js';
@@ -51,9 +51,9 @@ export function parsePolicy(file: string, source: string): Policy {
       cause: result.error,
     });
   }
-  const duplicate = findDuplicates(result.data);
-  if (duplicate !== undefined) {
-    throw new PolicyError(file, duplicate);
+  const problem = findDuplicates(result.data) ?? findGrantsOverGateFiles(result.data, file);
+  if (problem !== undefined) {
+    throw new PolicyError(file, problem);
   }
   return result.data;
 }

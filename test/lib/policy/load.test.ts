@@ -96,6 +96,18 @@ describe('parsePolicy', () => {
     expect(error.message).toContain('"a"');
   });
 
+  it.each([
+    ['the root directory', 'paths: [/]', 'clients[0].paths[0]', 'the audit log directory'],
+    ['the audit log directory', 'paths: [/var/log/borg-gate]', 'clients[0].paths[0]', 'audit log'],
+    ['state_dir', 'paths: [/var/lib]', 'clients[0].paths[0]', 'state_dir'],
+    ['the policy directory', 'repositories: [/etc/gate]', 'clients[0].repositories[0]', 'policy directory'],
+  ])('rejects a grant over %s', (_name, grant, path, label) => {
+    const source = `version: 1\nclients:\n  - {id: a, keys: ["${KEY_A}"], ${grant}}\n`;
+    const error = catchPolicyError(() => parsePolicy('/etc/gate/policy.yaml', source));
+    expect(error.message).toContain(path);
+    expect(error.message).toContain(label);
+  });
+
   it('rejects a duplicate YAML key', () => {
     const source = 'version: 1\nclients: []\nclients: []\n';
     expect(catchPolicyError(() => parsePolicy('p.yaml', source)).message).toContain('invalid YAML');
