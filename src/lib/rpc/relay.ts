@@ -122,12 +122,13 @@ async function pumpRequests(
     stats.bytesIn += pending.length;
     filter.push(pending);
   }
-  const childIn = options.childIn;
   const onChunk = (chunk: Buffer) => {
     stats.bytesIn += chunk.length;
     filter.push(chunk);
   };
-  await pumpChunks(options.clientIn, childIn, onChunk, signal);
+  // The gate writes its own replies to clientOut, so a client that never reads them cannot grow it.
+  const outputs = [options.childIn, options.clientOut];
+  await pumpChunks(options.clientIn, outputs, onChunk, signal);
   if (!signal.aborted && !filter.atBoundary) stats.truncated = true;
 }
 

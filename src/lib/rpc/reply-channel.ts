@@ -49,7 +49,7 @@ export class ReplyChannel {
    */
   async pump(input: Readable, signal: AbortSignal): Promise<void> {
     const framer = new Framer(REPLY_LIMITS);
-    await pumpChunks(input, this.output, (chunk) => this.relay(framer, chunk), signal);
+    await pumpChunks(input, [this.output], (chunk) => this.relay(framer, chunk), signal);
   }
 
   private relay(framer: Framer, chunk: Buffer): void {

@@ -6,31 +6,15 @@ import type { Readable, Writable } from 'node:stream';
  */
 export const MAX_QUEUED_BYTES = 1024 * 1024;
 
-/** Resolves once `stream` can take more data, or has closed or failed and never will. */
-export function waitForDrain(stream: Writable): Promise<void> {
-  if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-    stream.on('error', done);
-  });
-}
-
 /**
  * Calls `onChunk` with each chunk of `input` until the input ends or closes, `signal` aborts or
- * `onChunk` throws. Reading pauses while `output` has more than `maxQueued` unwritten bytes.
- * Resolves at the end of input or on abort, and rejects with the error of `input` or `onChunk`.
- * Leaves `input` paused and never destroys it.
+ * `onChunk` throws. Reading pauses while one of `outputs` has more than `maxQueued` unwritten
+ * bytes, and resumes once that output drains. Resolves at the end of input or on abort, and
+ * rejects with the error of `input` or `onChunk`. Leaves `input` paused and never destroys it.
  */
 export function pumpChunks(
   input: Readable,
-  output: Writable,
+  outputs: readonly Writable[],
   onChunk: (chunk: Buffer) => void,
   signal: AbortSignal,
   maxQueued = MAX_QUEUED_BYTES,
@@ -40,14 +24,16 @@ export function pumpChunks(
       resolve();
       return;
     }
+    let waitingFor: Writable | undefined;
     const resumeInput = () => {
       stopWaiting();
       input.resume();
     };
     const stopWaiting = () => {
-      output.off('drain', resumeInput);
-      output.off('close', resumeInput);
-      output.off('error', resumeInput);
+      waitingFor?.off('drain', resumeInput);
+      waitingFor?.off('close', resumeInput);
+      waitingFor?.off('error', resumeInput);
+      waitingFor = undefined;
     };
     let done = false;
     const finish = (error?: unknown) => {
@@ -70,11 +56,14 @@ export function pumpChunks(
         finish(error);
         return;
       }
-      if (!done && isBackedUp(output, maxQueued)) {
+      if (done || waitingFor !== undefined) return;
+      const full = outputs.find((output) => isBackedUp(output, maxQueued));
+      if (full !== undefined) {
         input.pause();
-        output.on('drain', resumeInput);
-        output.on('close', resumeInput);
-        output.on('error', resumeInput);
+        waitingFor = full;
+        full.on('drain', resumeInput);
+        full.on('close', resumeInput);
+        full.on('error', resumeInput);
       }
     };
     input.on('data', onData);
