@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { runBorgCheck } from './borg-check.js';
 import { PassphraseRefusedError, preparePassphrase } from './passphrase.js';
 import type { ProgressReporter } from './progress.js';
@@ -66,10 +67,33 @@ function refusalReason(target: CheckTarget, kind: CheckKind): string | undefined
   if (target.repository.includes('::')) {
     return `repository path ${target.repository} contains "::", which borg reads as an archive name`;
   }
+  const owner = ownerMismatch(target.repository);
+  if (owner !== undefined) {
+    return owner;
+  }
   if (kind === 'verify_data' && !canVerifyData(target)) {
     return `--verify-data needs the passphrase: set checks.repositories["${target.repository}"].passphrase_file, passcommand or unencrypted: true`;
   }
   return undefined;
+}
+
+/**
+ * Returns a reason when the repository belongs to another user. borg rewrites the repository's
+ * config and index as the user it runs as, so a check run as root would leave root-owned files
+ * that the backup account can no longer open, breaking every later backup.
+ */
+function ownerMismatch(repository: string): string | undefined {
+  const euid = process.geteuid?.();
+  let uid: number;
+  try {
+    uid = statSync(repository).uid;
+  } catch {
+    return undefined;
+  }
+  if (euid === undefined || uid === euid) {
+    return undefined;
+  }
+  return `repository ${repository} is owned by uid ${uid}, but borg-gate check runs as uid ${euid}; run it as the owner (for example: sudo -u borg borg-gate check)`;
 }
 
 function refused(target: CheckTarget, kind: CheckKind, message: string): CheckResult {
