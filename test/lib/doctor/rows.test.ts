@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Protection, Report } from '../../../src/lib/doctor/report.js';
@@ -460,6 +460,8 @@ describe('ssh-hardening row', () => {
       ].join('\n'),
     );
     chmodSync(fixture.authorizedKeys, 0o644);
+    // Owned by the account, 0644 is loose; owned by root it is the recommended setup.
+    chownSync(fixture.authorizedKeys, 65534, 65534);
     chmodSync(fixture.policyFile, 0o664);
     chmodSync(fixture.stateDir, 0o777);
     writeFileSync(fixture.auditLog, '', { mode: 0o666 });

@@ -97,13 +97,18 @@ function authorizedKeysMode(file: string, info: Stats): Finding[] {
       ),
     ];
   }
+  // A root-owned file outside the account's home is the recommended setup; sshd reads it with
+  // the account's rights, so it must be readable (0644), and only root can change it.
+  if (info.uid === 0 && (info.mode & 0o133) === 0) {
+    return [];
+  }
   if ((info.mode & 0o177) !== 0) {
     return [
       finding(
         'partial',
         {},
-        `${file} has mode ${octal(info.mode)} instead of 0600.`,
-        `chmod 0600 ${file}`,
+        `${file} has mode ${octal(info.mode)} instead of 0600 (or 0644 owned by root).`,
+        `chmod 0600 ${file}, or make it root-owned with mode 0644 outside the account's home`,
       ),
     ];
   }
