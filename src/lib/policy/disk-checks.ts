@@ -13,7 +13,7 @@ export function checkGrantPathsOnDisk(policy: Policy): string[] {
       const real = realpathOrUndefined(grant.path);
       if (real !== undefined && real !== grant.path) {
         problems.push(
-          `clients[${index}] (${client.id}): ${grant.path} resolves to ${real} through a symlink; write the resolved path`,
+          `clients[${index}] (${client.id}): ${grant.path} resolves to ${real} through a symlink, so serve refuses it; replace the symlink with the real directory, or write ${real} if that target is intended`,
         );
       }
     }

@@ -46,8 +46,10 @@ export function parsePolicy(file: string, source: string): Policy {
   const document = parseYamlDocument(file, source);
   const result = policySchema.safeParse(document ?? {});
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new PolicyError(file, `${formatKeyPath(issue.path)}: ${issue.message}`, {
+    // A misspelt key (`key:` for `keys:`) also makes the real key missing; name the misspelling.
+    const issues = result.error.issues;
+    const issue = issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? issues[0]!;
+    throw new PolicyError(file, `${formatKeyPath(issue.path)}: ${describeIssue(issue)}`, {
       cause: result.error,
     });
   }
@@ -56,6 +58,14 @@ export function parsePolicy(file: string, source: string): Policy {
     throw new PolicyError(file, problem);
   }
   return result.data;
+}
+
+/** Words a zod issue the way the rest of borg-gate's errors read. */
+function describeIssue(issue: { code: string; message: string; input?: unknown }): string {
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return `missing (${issue.message.replace(/, received undefined$/, '').replace(/^Invalid input: /, '')})`;
+  }
+  return issue.message;
 }
 
 /**
