@@ -126,10 +126,12 @@ async function runBorgForGrant(
   });
   const stats = await relayToBorg({ granted, handshake, grant, child });
   const result = await waitForExit(child, BORG_EXIT_GRACE_MS);
+  // A protocol violation ends the session like a refusal, even though borg itself exits 0.
+  const refused = stats.refusedMethod !== undefined || stats.refusal?.startsWith('protocol-error') === true;
   await granted.audit.append({
     ...sessionFields(session),
     event: 'session_end',
-    decision: stats.refusedMethod === undefined ? 'allow' : 'refuse',
+    decision: refused ? 'refuse' : 'allow',
     reason: stats.refusal,
     repository: grant.path,
     mode: grant.mode,
@@ -140,7 +142,7 @@ async function runBorgForGrant(
     bytes_out: stats.bytesOut,
     rpc: stats.rpc,
   });
-  return stats.refusedMethod === undefined ? result.code : EXIT_REFUSED;
+  return refused ? EXIT_REFUSED : result.code;
 }
 
 function realpathOrUndefined(path: string): string | undefined {
