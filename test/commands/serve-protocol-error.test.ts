@@ -42,7 +42,11 @@ describe('serve after a protocol violation', () => {
         Buffer.from([0xc1, 0x00, 0x01]),
       ]),
     );
-    const env = { HOME: dir, SSH_ORIGINAL_COMMAND: 'borg serve', SSH_CONNECTION: '127.0.0.1 4000 127.0.0.1 22' };
+    const env = {
+      HOME: dir,
+      SSH_ORIGINAL_COMMAND: 'borg serve',
+      SSH_CONNECTION: '127.0.0.1 4000 127.0.0.1 22',
+    };
     const code = await runServe(
       { clientId: 'host', policyFile, fallbackAuditLog: join(dir, 'fallback.log') },
       { stdin, stdout, stderr, env },

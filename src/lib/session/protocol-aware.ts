@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { buildServeArgv } from '../borg-args/build.js';
 import { resolveBorgPath } from '../borg-path/resolve.js';
@@ -49,7 +49,12 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
       repository: error.reason === 'repository-not-permitted' ? undefined : handshake.open.path,
       duration_ms: Math.round(performance.now() - session.startedAt),
     });
-    await refuseOpen(io.stdin, io.stdout, handshake.open.msgid, refusalMessage(error.reason, error.clientSuffix));
+    await refuseOpen(
+      io.stdin,
+      io.stdout,
+      handshake.open.msgid,
+      refusalMessage(error.reason, error.clientSuffix),
+    );
     return EXIT_REFUSED;
   }
   return runBorgForGrant(granted, handshake, grant, home);
@@ -76,7 +81,10 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
   const real = realpathOrUndefined(grant.path);
   // A grant path that became a symlink would let borg serve a directory the policy never named.
   if (real !== undefined && real !== grant.path) {
-    throw refusal('policy-unavailable', `grant ${grant.path} now resolves to ${real}; fix the policy`);
+    throw refusal(
+      'policy-unavailable',
+      `grant ${grant.path} now resolves to ${real}; fix the policy`,
+    );
   }
   return grant;
 }
@@ -114,9 +122,14 @@ async function runBorgForGrant(
     event: 'session_start',
     decision: 'allow',
     repository: grant.path,
-    restrictions: [`${grant.kind === 'path' ? '--restrict-to-path' : '--restrict-to-repository'} ${grant.path}`],
+    restrictions: [
+      `${grant.kind === 'path' ? '--restrict-to-path' : '--restrict-to-repository'} ${grant.path}`,
+    ],
     mode: grant.mode,
   });
+  // Checked before borg starts: the client's `open` may create the directory right after.
+  const resolved = resolveBorgPath(handshake.open.path, { baseDir: home, cwd: home });
+  const repositoryExisted = resolved === undefined || existsSync(resolved);
   const child = spawnBorg(argv.file, argv.args, {
     env: childEnvironment(session.io.env),
     cwd: home,
@@ -124,10 +137,11 @@ async function runBorgForGrant(
     streams: session.io,
     umask: Number.parseInt(granted.policy.borg.umask, 8),
   });
-  const stats = await relayToBorg({ granted, handshake, grant, child });
+  const stats = await relayToBorg({ granted, handshake, grant, child, repositoryExisted });
   const result = await waitForExit(child, BORG_EXIT_GRACE_MS);
   // A protocol violation ends the session like a refusal, even though borg itself exits 0.
-  const refused = stats.refusedMethod !== undefined || stats.refusal?.startsWith('protocol-error') === true;
+  const refused =
+    stats.refusedMethod !== undefined || stats.refusal?.startsWith('protocol-error') === true;
   await granted.audit.append({
     ...sessionFields(session),
     event: 'session_end',

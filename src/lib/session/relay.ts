@@ -17,6 +17,11 @@ export interface RelayStats {
 
 export interface RelayOptions {
   granted: GrantedSession;
+  /**
+   * True when the requested repository path existed before borg started. An `open` with
+   * create=true on it fails in borg, so the session must not count as creating a repository.
+   */
+  repositoryExisted: boolean;
   handshake: Handshake;
   grant: Grant;
   child: BorgChild;
@@ -42,7 +47,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
     negotiateReplyPending: true,
     mode: grant.mode,
     allowCheck: options.granted.client.allow_check,
-    repositoryCreated: handshake.open.create,
+    repositoryCreated: handshake.open.create && !options.repositoryExisted,
     afterOpen: true,
     pendingInput: handshake.rest,
   });
@@ -77,5 +82,7 @@ function disconnectReason(truncated: boolean, uncommittedWrites: boolean): strin
   }
   // NOTE: this catches a backup dropped before its first commit; one dropped after a
   // checkpoint commit still looks complete here, though its archive is never written.
-  return uncommittedWrites ? 'client-disconnected: data was written but never committed' : undefined;
+  return uncommittedWrites
+    ? 'client-disconnected: data was written but never committed'
+    : undefined;
 }
