@@ -1,7 +1,7 @@
 // Bundles the CLI with esbuild. Code splitting keeps `serve` (run on every SSH
 // connection) from loading yargs, the generator or the audit reader.
 import { createHash } from 'node:crypto';
-import { chmod, readdir, readFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -20,6 +20,11 @@ async function buildId() {
   }
   return hash.digest('hex').slice(0, 32);
 }
+
+const { version } = JSON.parse(await readFile('package.json', 'utf8'));
+
+// Chunk names carry content hashes, so old chunks would pile up in dist/ and ship with npm pack.
+await rm('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: { 'borg-gate': 'src/main.ts' },
@@ -44,7 +49,10 @@ await build({
   // ssh2 loads optional native addons (.node files) that esbuild cannot bundle; it stays a
   // runtime dependency resolved from node_modules.
   external: ['ssh2'],
-  define: { BORG_GATE_BUILD_ID: JSON.stringify(await buildId()) },
+  define: {
+    BORG_GATE_BUILD_ID: JSON.stringify(await buildId()),
+    BORG_GATE_VERSION: JSON.stringify(version),
+  },
   logLevel: 'warning',
 });
 await chmod('dist/borg-gate.js', 0o755);

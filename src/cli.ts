@@ -8,6 +8,10 @@ import { listenCommand } from './commands/listen.js';
 import { policyCommand } from './commands/policy.js';
 import { serveCommand } from './commands/serve-help.js';
 
+/** The package version, set by scripts/build.mjs. */
+declare const BORG_GATE_VERSION: string | undefined;
+const VERSION = typeof BORG_GATE_VERSION === 'string' ? BORG_GATE_VERSION : 'unbundled';
+
 /** Every CLI verb; each module owns its options and help text. */
 // biome-ignore lint/suspicious/noExplicitAny: each verb has its own argument type.
 const COMMANDS: CommandModule<object, any>[] = [
@@ -38,7 +42,7 @@ export async function runCli(argv: string[]): Promise<void> {
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .help()
     .alias('help', 'h')
-    .version();
+    .version(VERSION);
   for (const command of COMMANDS) {
     parser.command(command);
   }
