@@ -34,6 +34,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         demandOption: true,
         describe: 'Client id from the policy',
       })
+      .option('policy', {
+        type: 'string',
+        describe: 'Policy file (default: /etc/borg-gate/policy.yaml; BORG_GATE_POLICY is not read)',
+      })
       .option('audit-log', {
         type: 'string',
         describe:
