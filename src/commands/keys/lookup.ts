@@ -10,6 +10,7 @@ import {
 import { defaultGatePath } from '../../lib/authorized-keys/render.js';
 import { keyIdentity } from '../../lib/policy/cross-checks.js';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '../../lib/policy/load.js';
+import { readPolicySource } from '../../lib/policy/source.js';
 
 export interface LookupOptions {
   policyFile: string;
@@ -129,11 +130,7 @@ export async function runLookupCommand(args: string[]): Promise<number> {
 }
 
 async function readPolicyText(file: string): Promise<string> {
-  // O_NOFOLLOW, as in the policy loader: a planted symlink must not supply the text.
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
+  // The loader's own reader: no symlinks, owner and mode checked, errors that name the fix.
+  const { bytes } = await readPolicySource(file);
+  return bytes.toString('utf8');
 }
