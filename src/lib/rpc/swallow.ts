@@ -14,7 +14,7 @@ export class NegotiateReplyCheck {
   private readonly parts: Buffer[] = [];
   private size = 0;
 
-  /** Stores checked bytes of the reply; they may be slices of a buffer that gets reused. */
+  /** Copies checked bytes of the reply, so it does not keep whole input chunks in memory. */
   add(bytes: Buffer): void {
     this.size += bytes.length;
     // A server that never ends its first reply must not make the gate buffer without bound.
