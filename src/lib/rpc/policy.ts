@@ -96,7 +96,7 @@ const appendOnly: Record<string, Rule> = {
   get_free_nonce: allow,
   commit_nonce_reservation: allow,
   // borg create deletes its own checkpoint archive objects; deleting older objects removes data.
-  // A modified client could `put` an existing id and then delete it; the manifest is the one
+  // A modified client could `put` an existing id and then delete it. The manifest is the one
   // object whose loss hides every archive, and borg never deletes it, so that id is refused.
   // NOTE: other pre-existing ids can still be removed this way; borg's --append-only keeps
   // their old segments, so an admin can roll the repository back.

@@ -80,8 +80,8 @@ function disconnectReason(truncated: boolean, uncommittedWrites: boolean): strin
   if (truncated) {
     return 'client-disconnected: the connection ended inside a request';
   }
-  // NOTE: this catches a backup dropped before its first commit; one dropped after a
-  // checkpoint commit still looks complete here, though its archive is never written.
+  // NOTE: this catches a backup dropped before its first commit. One dropped after a
+  // checkpoint commit still looks complete here, although its archive is never written.
   return uncommittedWrites
     ? 'client-disconnected: data was written but never committed'
     : undefined;
