@@ -8,7 +8,7 @@ interface ServeArgs {
 
 /**
  * Help text for `serve`. The forced command itself is dispatched in main.ts without yargs;
- * this module only runs when someone asks for `borg-gate serve --help`.
+ * this module only runs for `borg-gate serve --help`.
  */
 export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',

@@ -168,7 +168,7 @@ export async function recordRefusal(
 
 /**
  * Sends the client the reason for a refusal. A borg client gets the message as an error
- * reply inside its own protocol, because a stderr line before exit is often lost; anything else
+ * reply inside its own protocol, because a stderr line before exit is often lost. Anything else
  * gets one stderr line. stdout carries nothing but borg protocol data.
  */
 export async function refuse(

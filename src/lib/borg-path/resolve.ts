@@ -25,7 +25,7 @@ export function resolveBorgPath(requested: string, context: ResolveContext): str
   } else if (path === '~' || path === '/~') {
     path = context.baseDir;
   } else if (path.startsWith('~') || path.startsWith('/~')) {
-    // NOTE: borg expands `~user` through the password database; the gate refuses that form
+    // NOTE: borg expands `~user` through the password database. The gate refuses that form
     // rather than guess another user's home, so it can only be stricter than borg here.
     return undefined;
   } else if (path.startsWith('/./')) {

@@ -24,7 +24,7 @@ export function findDuplicates(policy: Policy): string | undefined {
   return undefined;
 }
 
-/** The key type and base64 blob, without the comment. */
+/** Returns the key type and base64 blob of a key line, without the comment. */
 export function keyIdentity(line: string): string {
   const words = line.trim().split(/\s+/);
   return `${words[0] ?? ''} ${words[1] ?? ''}`;

@@ -3,7 +3,7 @@ import { type RefusalReason, SessionRefused } from './refusals.js';
 
 type Rejection = Extract<ParsedCommand, { kind: 'rejected' }>;
 
-/** Maps a parser rejection to the refusal the client sees. */
+/** Maps a parser rejection to the refusal shown to the client. */
 export function commandRefusal(rejection: Rejection): SessionRefused {
   return new SessionRefused(
     reasonFor(rejection.reason),

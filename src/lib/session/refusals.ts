@@ -1,5 +1,5 @@
 /**
- * Every reason the gate refuses a session, with the one line the client sees. Messages name
+ * Every reason the gate refuses a session, with the one line shown to the client. Messages name
  * the rule and never the policy's contents, server paths or internal errors.
  */
 export const REFUSALS = {
