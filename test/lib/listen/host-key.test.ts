@@ -36,6 +36,16 @@ describe('loadOrCreateHostKey', () => {
     expect(listed).toContain(key.fingerprint);
   });
 
+  it('creates readable keys every time', async () => {
+    // ssh2 writes about 1 generated key in 300 malformed; 1,500 keys would hit that about 5 times.
+    for (let index = 0; index < 1500; index += 1) {
+      const file = join(dir, `key${index}`);
+      const created = await loadOrCreateHostKey(file);
+      const loaded = await loadOrCreateHostKey(file);
+      expect(loaded.fingerprint).toBe(created.fingerprint);
+    }
+  });
+
   it('loads the same key again', async () => {
     const file = join(dir, 'key');
     const first = await loadOrCreateHostKey(file);
