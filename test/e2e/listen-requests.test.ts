@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListenFixture, run, startListen } from './harness/listen.js';
+import { freePort } from './harness/sshd.js';
 
 // Everything an SSH client may ask for besides exec is refused and logged.
 describe('non-exec requests through listen', () => {
@@ -179,14 +180,6 @@ function shellAfterExec(port: number, privateKeyFile: string): Promise<void> {
       privateKey: readFileSync(privateKeyFile),
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /** Connects to the ssh client's forwarded port, retrying until it listens, and reads until close. */

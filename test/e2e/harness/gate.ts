@@ -194,6 +194,10 @@ function runBorg(
   return run('borg', args, { env, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 });
 }
 
+/**
+ * Runs a client program and collects its exit code and output. A refused ssh may exit before it
+ * reads its input, so a failed write to its stdin is ignored.
+ */
 export function run(
   file: string,
   args: string[],
@@ -210,10 +214,14 @@ export function run(
         cwd: options.cwd,
       },
       (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        let code = 0;
+        if (error !== null) {
+          code = typeof error.code === 'number' ? error.code : -1;
+        }
         resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input ?? '');
   });
 }

@@ -10,8 +10,10 @@ import {
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import { type BorgOptions, type BorgResult, GATE, readJsonLines, sshOptions } from './gate.js';
+import { type BorgOptions, type BorgResult, GATE, readJsonLines, run, sshOptions } from './gate.js';
 import { removeDir } from './sshd.js';
+
+export { run };
 
 /** A `borg-gate listen` process on 127.0.0.1 with its policy, audit log and keys in a temp dir. */
 export interface ListenFixture {
@@ -214,36 +216,4 @@ function runBorg(
 ): Promise<BorgResult> {
   const env = { ...borgEnvironment(dir, privateKey, keyName), ...options.env };
   return run('borg', args, { env, cwd: options.cwd, timeoutMs: options.timeoutMs ?? 60_000 });
-}
-
-/**
- * Runs a client program like gate.ts's run, but tolerates the program closing its stdin early:
- * a refused ssh exits before it reads, and that write must not fail the test run.
- */
-export function run(
-  file: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string },
-): Promise<BorgResult> {
-  return new Promise((resolvePromise) => {
-    const child = execFile(
-      file,
-      args,
-      {
-        env: options.env ?? process.env,
-        timeout: options.timeoutMs ?? 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-        cwd: options.cwd,
-      },
-      (error, stdout, stderr) => {
-        let code = 0;
-        if (error !== null) {
-          code = typeof error.code === 'number' ? error.code : -1;
-        }
-        resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(options.input ?? '');
-  });
 }
