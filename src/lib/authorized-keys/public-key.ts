@@ -1,5 +1,6 @@
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import keyParser from 'ssh2/lib/protocol/keyParser.js';
+import { blobFingerprint } from './fingerprint.js';
 import { encodeMpint, encodeString, WireFormatError, WireReader } from './ssh-wire.js';
 
 /** Key types a policy may list. */
@@ -101,9 +102,7 @@ export function parsePublicKey(text: string, label = 'key'): PublicKey {
 }
 
 /** Computes the SHA-256 fingerprint of a key blob as `ssh-keygen -l` prints it. */
-export function fingerprintOf(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-}
+export const fingerprintOf = blobFingerprint;
 
 /** Formats a key as a `.pub` line: type, base64 and the comment when there is one. */
 export function formatPublicKey(key: PublicKey): string {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { blobFingerprint } from '../authorized-keys/fingerprint.js';
 
 /** What sshd tells the forced command about the connection. */
 export interface ConnectionFacts {
@@ -56,6 +56,5 @@ export function fingerprintOf(key: string): string | undefined {
   if (blob === undefined) {
     return undefined;
   }
-  const digest = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64');
-  return `SHA256:${digest.replace(/=+$/, '')}`;
+  return blobFingerprint(Buffer.from(blob, 'base64'));
 }
