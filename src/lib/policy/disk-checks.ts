@@ -10,8 +10,8 @@ export function checkGrantPathsOnDisk(policy: Policy): string[] {
   const problems: string[] = [];
   for (const [index, client] of policy.clients.entries()) {
     for (const grant of listGrants(client)) {
-      const real = realpathOrUndefined(grant.path);
-      if (real !== undefined && real !== grant.path) {
+      const real = symlinkTarget(grant.path);
+      if (real !== undefined) {
         problems.push(
           `clients[${index}] (${client.id}): ${grant.path} resolves to ${real} through a symlink, so serve refuses it; replace the symlink with the real directory, or write ${real} if that target is intended`,
         );
@@ -21,10 +21,13 @@ export function checkGrantPathsOnDisk(policy: Policy): string[] {
   return problems;
 }
 
-function realpathOrUndefined(path: string): string | undefined {
+/** Returns the real path of `path` when a symlink makes it differ, else undefined (also when missing). */
+export function symlinkTarget(path: string): string | undefined {
+  let real: string;
   try {
-    return realpathSync(path);
+    real = realpathSync(path);
   } catch {
     return undefined;
   }
+  return real === path ? undefined : real;
 }

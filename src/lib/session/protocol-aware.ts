@@ -1,14 +1,15 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { buildServeArgv } from '../borg-args/build.js';
 import { resolveBorgPath } from '../borg-path/resolve.js';
+import { symlinkTarget } from '../policy/disk-checks.js';
 import { type Grant, listGrants, matchGrant } from '../policy/match.js';
+import { ProtocolError } from '../rpc/errors.js';
 import { type Handshake, readHandshake } from '../rpc/handshake.js';
 import { encodeNegotiateReply } from '../rpc/replies.js';
-import { ProtocolError } from '../rpc/errors.js';
 import { childEnvironment, spawnBorg, waitForExit } from './child.js';
 import { refuseOpen } from './open-refusal.js';
-import { EXIT_REFUSED, type RefusalReason, SessionRefused, refusalMessage } from './refusals.js';
+import { EXIT_REFUSED, type RefusalReason, refusalMessage, SessionRefused } from './refusals.js';
 import { relayToBorg } from './relay.js';
 import { type GrantedSession, sessionFields } from './run.js';
 
@@ -34,9 +35,9 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
     throw new SessionRefused('protocol-error', reason);
   }
   const home = io.env.HOME ?? '/';
-  let grant: Grant;
+  let match: GrantMatch;
   try {
-    grant = grantFor(granted, handshake, home);
+    match = grantFor(granted, handshake, home);
   } catch (error) {
     if (!(error instanceof SessionRefused)) {
       throw error;
@@ -57,14 +58,20 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
     );
     return EXIT_REFUSED;
   }
-  return runBorgForGrant(granted, handshake, grant, home);
+  return runBorgForGrant(granted, handshake, match, home);
 }
 
-function grantFor(granted: GrantedSession, handshake: Handshake, home: string): Grant {
+/** The grant for a session's `open`, with the path the request resolved to. */
+interface GrantMatch {
+  grant: Grant;
+  resolved: string;
+}
+
+function grantFor(granted: GrantedSession, handshake: Handshake, home: string): GrantMatch {
   const requested = handshake.open.path;
   const resolved = resolveBorgPath(requested, { baseDir: home, cwd: home });
   const grant = resolved === undefined ? undefined : matchGrant(granted.client, resolved);
-  if (grant === undefined) {
+  if (grant === undefined || resolved === undefined) {
     throw new SessionRefused(
       'repository-not-permitted',
       `requested "${requested}" resolves to "${resolved ?? 'an unsupported ~user path'}"`,
@@ -78,15 +85,15 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
   if (grant.mode === 'read-only' && handshake.open.exclusive && !granted.client.allow_check) {
     throw refusal('read-only', `exclusive open without allow_check for ${grant.path}`);
   }
-  const real = realpathOrUndefined(grant.path);
+  const real = symlinkTarget(grant.path);
   // A grant path that became a symlink would let borg serve a directory the policy never named.
-  if (real !== undefined && real !== grant.path) {
+  if (real !== undefined) {
     throw refusal(
       'policy-unavailable',
       `grant ${grant.path} now resolves to ${real}; fix the policy`,
     );
   }
-  return grant;
+  return { grant, resolved };
 }
 
 function refusal(reason: RefusalReason, detail: string): SessionRefused {
@@ -104,7 +111,7 @@ function permittedNames(granted: GrantedSession): string {
 async function runBorgForGrant(
   granted: GrantedSession,
   handshake: Handshake,
-  grant: Grant,
+  { grant, resolved }: GrantMatch,
   home: string,
 ): Promise<number> {
   const { session } = granted;
@@ -128,8 +135,7 @@ async function runBorgForGrant(
     mode: grant.mode,
   });
   // Checked before borg starts: the client's `open` may create the directory right after.
-  const resolved = resolveBorgPath(handshake.open.path, { baseDir: home, cwd: home });
-  const repositoryExisted = resolved === undefined || existsSync(resolved);
+  const repositoryExisted = existsSync(resolved);
   const child = spawnBorg(argv.file, argv.args, {
     env: childEnvironment(session.io.env),
     cwd: home,
@@ -140,8 +146,7 @@ async function runBorgForGrant(
   const stats = await relayToBorg({ granted, handshake, grant, child, repositoryExisted });
   const result = await waitForExit(child, BORG_EXIT_GRACE_MS);
   // A protocol violation ends the session like a refusal, even though borg itself exits 0.
-  const refused =
-    stats.refusedMethod !== undefined || stats.refusal?.startsWith('protocol-error') === true;
+  const refused = stats.refusedMethod !== undefined || stats.protocolError !== undefined;
   await granted.audit.append({
     ...sessionFields(session),
     event: 'session_end',
@@ -157,14 +162,6 @@ async function runBorgForGrant(
     rpc: stats.rpc,
   });
   return refused ? EXIT_REFUSED : result.code;
-}
-
-function realpathOrUndefined(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 function writeAll(output: Writable, bytes: Buffer): Promise<void> {

@@ -11,6 +11,8 @@ export interface RelayStats {
   rpc: RpcSummary;
   /** The first RPC method the gate refused, if any. */
   refusedMethod?: string;
+  /** Short reason when a protocol violation ended the session. */
+  protocolError?: string;
   /** Audit text for a refusal or protocol error inside the session. */
   refusal?: string;
 }
@@ -68,6 +70,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
       refused_method: stats.refusedMethod ?? null,
     },
     refusedMethod: stats.refusedMethod,
+    protocolError: stats.protocolError,
     refusal,
   };
 }
