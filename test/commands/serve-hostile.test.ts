@@ -1,11 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { encode } from '@msgpack/msgpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runServe } from '../../src/commands/serve.js';
 import { auditRecordSchema } from '../../src/lib/audit-log/record.js';
 import { readJsonLines } from '../e2e/harness/gate.js';
+import { NEGOTIATE, request, serveOnce } from './fixtures/serve-once.js';
 
 interface CorpusCase {
   command: string;
@@ -13,18 +11,27 @@ interface CorpusCase {
 }
 
 const corpus = (
-  JSON.parse(readFileSync(new URL('../fixtures/hostile-commands.json', import.meta.url), 'utf8')) as {
+  JSON.parse(
+    readFileSync(new URL('../fixtures/hostile-commands.json', import.meta.url), 'utf8'),
+  ) as {
     cases: CorpusCase[];
   }
 ).cases.filter((entry) => !entry.command.includes('\0')); // execve cannot pass NUL, and neither can sshd.
 
 // What a borg 1.2 client sends first: negotiate, then open of a path outside the policy.
 const CLIENT_HELLO = Buffer.concat([
-  encode([1, 1, 'negotiate', [{ client_version: [1, 2, 4, -1] }]]),
-  encode({ i: 2, m: 'open', a: { path: '/nowhere/repo', create: false, lock_wait: 1, lock: true, exclusive: false } }),
+  NEGOTIATE,
+  request(2, 'open', {
+    path: '/nowhere/repo',
+    create: false,
+    lock_wait: 1,
+    lock: true,
+    exclusive: false,
+  }),
 ]);
 
 // Unescaped C0/C1 controls, bidi marks and overrides must never reach a log line.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 // Runs serve's session code in-process with the real policy loader and audit log, once per
@@ -38,7 +45,14 @@ describe('serve on the hostile command corpus', () => {
     dir = mkdtempSync('/tmp/borg-gate-hostile-');
     policyFile = join(dir, 'policy.yaml');
     auditLog = join(dir, 'audit.log');
-    const binaries = ['borg', '/usr/bin/borg', '/usr/local/bin/borg', 'borg1', 'borg-1.4.1', 'borg2'];
+    const binaries = [
+      'borg',
+      '/usr/bin/borg',
+      '/usr/local/bin/borg',
+      'borg1',
+      'borg-1.4.1',
+      'borg2',
+    ];
     writeFileSync(
       policyFile,
       [
@@ -68,7 +82,12 @@ describe('serve on the hostile command corpus', () => {
     '%s',
     async (_label, entry) => {
       const before = readJsonLines(auditLog).length;
-      const result = await serveOnce(entry.command);
+      const result = await serveOnce({
+        dir,
+        policyFile,
+        command: entry.command,
+        input: CLIENT_HELLO,
+      });
       expect(result.code).toBe(1);
       const records = readJsonLines(auditLog).slice(before);
       expect(records).toHaveLength(1);
@@ -91,23 +110,4 @@ describe('serve on the hostile command corpus', () => {
       }
     },
   );
-
-  async function serveOnce(command: string) {
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    let errText = '';
-    stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    stderr.on('data', (chunk: Buffer) => {
-      errText += chunk.toString();
-    });
-    stdin.end(CLIENT_HELLO);
-    const env = { HOME: dir, SSH_ORIGINAL_COMMAND: command, SSH_CONNECTION: '127.0.0.1 4000 127.0.0.1 22' };
-    const code = await runServe(
-      { clientId: 'host', policyFile, fallbackAuditLog: join(dir, 'fallback.log') },
-      { stdin, stdout, stderr, env },
-    );
-    return { code, stdout: Buffer.concat(out), stderr: errText };
-  }
 });

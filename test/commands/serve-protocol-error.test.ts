@@ -1,10 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { encode } from '@msgpack/msgpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runServe } from '../../src/commands/serve.js';
 import { readJsonLines } from '../e2e/harness/gate.js';
+import { NEGOTIATE, request, serveOnce } from './fixtures/serve-once.js';
 
 // Bytes that break borg's framing after a permitted `open` end the session as a refusal, although
 // borg itself exits 0 once its input ends.
@@ -29,28 +27,13 @@ describe('serve after a protocol violation', () => {
   });
 
   it('exits non-zero and records a refusal', async () => {
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    stdout.resume();
-    stderr.resume();
-    stdin.end(
-      Buffer.concat([
-        encode([1, 1, 'negotiate', [{ client_version: [1, 2, 4, -1] }]]),
-        encode({ i: 2, m: 'open', a: { path: `${dir}/repo`, create: false, lock: true } }),
-        // 0xc1 is the one byte msgpack never uses.
-        Buffer.from([0xc1, 0x00, 0x01]),
-      ]),
-    );
-    const env = {
-      HOME: dir,
-      SSH_ORIGINAL_COMMAND: 'borg serve',
-      SSH_CONNECTION: '127.0.0.1 4000 127.0.0.1 22',
-    };
-    const code = await runServe(
-      { clientId: 'host', policyFile, fallbackAuditLog: join(dir, 'fallback.log') },
-      { stdin, stdout, stderr, env },
-    );
+    const input = Buffer.concat([
+      NEGOTIATE,
+      request(2, 'open', { path: `${dir}/repo`, create: false, lock: true }),
+      // 0xc1 is the one byte msgpack never uses.
+      Buffer.from([0xc1, 0x00, 0x01]),
+    ]);
+    const { code } = await serveOnce({ dir, policyFile, input });
     expect(code).toBe(1);
     const end = readJsonLines(auditLog).find((record) => record.event === 'session_end');
     expect(end?.decision).toBe('refuse');

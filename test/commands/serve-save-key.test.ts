@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { encode } from '@msgpack/msgpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runServe } from '../../src/commands/serve.js';
 import { readJsonLines } from '../e2e/harness/gate.js';
+import { NEGOTIATE, request, serveOnce } from './fixtures/serve-once.js';
 
 // An append-only key may store the first key of a repository its session creates. Asking to
 // create an existing repository must not unlock save_key for it.
@@ -35,27 +33,12 @@ describe('append-only save_key on an existing repository', () => {
   });
 
   it('is refused', async () => {
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    stdout.resume();
-    stderr.resume();
-    stdin.end(
-      Buffer.concat([
-        encode([1, 1, 'negotiate', [{ client_version: [1, 2, 4, -1] }]]),
-        encode({ i: 2, m: 'open', a: { path: repo, create: true, lock: true, exclusive: true } }),
-        encode({ i: 3, m: 'save_key', a: { keydata: 'forged' } }),
-      ]),
-    );
-    const env = {
-      HOME: dir,
-      SSH_ORIGINAL_COMMAND: 'borg serve',
-      SSH_CONNECTION: '127.0.0.1 4000 127.0.0.1 22',
-    };
-    await runServe(
-      { clientId: 'host', policyFile, fallbackAuditLog: join(dir, 'fallback.log') },
-      { stdin, stdout, stderr, env },
-    );
+    const input = Buffer.concat([
+      NEGOTIATE,
+      request(2, 'open', { path: repo, create: true, lock: true, exclusive: true }),
+      request(3, 'save_key', { keydata: 'forged' }),
+    ]);
+    await serveOnce({ dir, policyFile, input });
     const end = readJsonLines(auditLog).find((record) => record.event === 'session_end');
     expect((end?.rpc as { refused_method?: string } | undefined)?.refused_method).toBe('save_key');
   });
