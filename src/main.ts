@@ -1,5 +1,5 @@
 // Entry point. `serve` runs on every SSH connection and `keys lookup` on every key sshd checks,
-// so both are dispatched here without loading yargs or any other command; everything else goes
+// so both are dispatched here without loading yargs or any other command. Everything else goes
 // through the full CLI.
 
 const DEFAULT_FALLBACK_AUDIT_LOG = '/var/log/borg-gate/audit.log';

@@ -70,12 +70,21 @@ function printSummary(policy: Policy, json: boolean): void {
   process.stdout.write(`${table.toString()}\n${policy.clients.length} clients\n`);
 }
 
+function clientStatus(client: Client): 'disabled' | 'expired' | 'active' {
+  if (client.disabled) {
+    return 'disabled';
+  }
+  if (client.expires !== undefined && client.expires <= new Date()) {
+    return 'expired';
+  }
+  return 'active';
+}
+
 function summarizeClient(client: Client) {
   const grants = listGrants(client);
-  const expired = client.expires !== undefined && client.expires <= new Date();
   return {
     id: client.id,
-    status: client.disabled ? 'disabled' : expired ? 'expired' : 'active',
+    status: clientStatus(client),
     modes: [...new Set(grants.map((grant) => grant.mode))].join(', ') || client.mode,
     grants: grants.map(
       (grant) => `${grant.kind === 'path' ? 'path ' : ''}${grant.path} (${grant.mode})`,

@@ -94,7 +94,7 @@ const MAX_GENERATE_ATTEMPTS = 20;
 /**
  * Generates an Ed25519 key pair that ssh2 itself parses. ssh2 1.17 drops a leading zero byte of
  * the public key when it writes the OpenSSH format, so about 1 key in 300 comes out malformed
- * (measured here: 10 in 3,000); such a key is discarded and another one generated.
+ * (measured here: 10 in 3,000). Such a key is discarded and another one generated.
  */
 function generateParsableKeyPair(): { private: string } {
   for (let attempt = 0; attempt < MAX_GENERATE_ATTEMPTS; attempt += 1) {

@@ -152,7 +152,7 @@ function signalNumber(signal: NodeJS.Signals | null): number {
 }
 
 /**
- * Waits for borg to exit after its output ended; a borg that lingers past `graceMs` gets
+ * Waits for borg to exit after its output ended. A borg that lingers past `graceMs` gets
  * SIGTERM, and SIGKILL after the same time again, so no borg process outlives its session.
  */
 export async function waitForExit(child: BorgChild, graceMs: number) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { blobFingerprint } from '../authorized-keys/fingerprint.js';
 
-/** What sshd tells the forced command about the connection. */
+/** Connection details that sshd passes to the forced command. */
 export interface ConnectionFacts {
   clientIp?: string;
   clientPort?: number;
