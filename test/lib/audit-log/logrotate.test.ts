@@ -1,5 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,8 +30,7 @@ beforeAll(() => {
   // The shipped config, pointed at the temporary log; the test runs as root, not borg.
   const config = readFileSync(DEPLOYED_CONFIG, 'utf8')
     .replace('/var/log/borg-gate/audit.log', logPath)
-    .replace('su borg adm', 'su root root')
-    .replace('create 0640 borg adm', 'create 0640 root root');
+    .replace('su borg adm', 'su root root');
   writeFileSync(configPath, config, { mode: 0o644 });
 });
 
@@ -94,6 +101,9 @@ describe.skipIf(!existsSync(LOGROTATE))('deploy/logrotate/borg-gate', () => {
     const result = await verifyAuditLog(logPath);
     expect(result.problems).toEqual([]);
     expect(result.files.length).toBeGreaterThan(3);
+    // logrotate moves a file it did not expect aside as audit.log-DATE.backup.
+    expect(readdirSync(dir).filter((name) => name.endsWith('.backup'))).toEqual([]);
+    expect(statSync(logPath).mode & 0o777).toBe(0o640);
     const sessions = new Set<string>();
     for await (const line of readAllLogLines(logPath)) {
       sessions.add(JSON.parse(line.text).session_id);
