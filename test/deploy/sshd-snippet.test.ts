@@ -22,7 +22,9 @@ describe('deploy/sshd/borg-gate.conf', () => {
   });
 
   it('passes sshd -t', () => {
-    expect(() => execFileSync('/usr/sbin/sshd', ['-t', '-f', config], { stdio: 'pipe' })).not.toThrow();
+    expect(() =>
+      execFileSync('/usr/sbin/sshd', ['-t', '-f', config], { stdio: 'pipe' }),
+    ).not.toThrow();
   });
 
   it.each([

@@ -1,5 +1,3 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { checkGateCommand, formatEntry } from '../../lib/authorized-keys/entry.js';
 import { buildRecord } from '../../lib/authorized-keys/key-records.js';
 import {

@@ -19,7 +19,7 @@ export function findProcesses(fragment: string): ProcessInfo[] {
       continue;
     }
     const info = readProcess(Number(name));
-    if (info !== undefined && info.argv.some((word) => word.includes(fragment))) {
+    if (info?.argv.some((word) => word.includes(fragment))) {
       found.push(info);
     }
   }

@@ -100,7 +100,12 @@ describe('parsePolicy', () => {
     ['the root directory', 'paths: [/]', 'clients[0].paths[0]', 'the audit log directory'],
     ['the audit log directory', 'paths: [/var/log/borg-gate]', 'clients[0].paths[0]', 'audit log'],
     ['state_dir', 'paths: [/var/lib]', 'clients[0].paths[0]', 'state_dir'],
-    ['the policy directory', 'repositories: [/etc/gate]', 'clients[0].repositories[0]', 'policy directory'],
+    [
+      'the policy directory',
+      'repositories: [/etc/gate]',
+      'clients[0].repositories[0]',
+      'policy directory',
+    ],
   ])('rejects a grant over %s', (_name, grant, path, label) => {
     const source = `version: 1\nclients:\n  - {id: a, keys: ["${KEY_A}"], ${grant}}\n`;
     const error = catchPolicyError(() => parsePolicy('/etc/gate/policy.yaml', source));
