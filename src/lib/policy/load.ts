@@ -1,9 +1,9 @@
-import { parseDocument } from 'yaml';
 import { hasCurrentCache, sourceDigest, writePolicyCache } from './cache.js';
 import { findDuplicates, findGrantsOverGateFiles } from './cross-checks.js';
 import { formatKeyPath, PolicyError } from './errors.js';
 import { type Policy, policySchema } from './schema.js';
 import { DEFAULT_POLICY_FILE, type PolicySource, readPolicySource } from './source.js';
+import { parseYamlText, YamlTextError } from './yaml-text.js';
 
 export { DEFAULT_POLICY_FILE } from './source.js';
 
@@ -68,26 +68,14 @@ function describeIssue(issue: { code: string; message: string; input?: unknown }
   return issue.message;
 }
 
-/**
- * Parses YAML text to plain values. Warnings count as errors: an unknown tag would otherwise
- * turn silently into a plain string, and yaml would print the line to stderr, which `serve`
- * shares with the SSH client.
- */
+/** Parses YAML text to plain values; errors name the line and column and show the text there. */
 function parseYamlDocument(file: string, source: string): unknown {
   try {
-    // uniqueKeys rejects a key given twice; logLevel 'error' keeps yaml from writing to stderr.
-    const parsed = parseDocument(source, {
-      uniqueKeys: true,
-      prettyErrors: true,
-      logLevel: 'error',
-    });
-    const problem = parsed.errors[0] ?? parsed.warnings[0];
-    if (problem !== undefined) {
-      throw problem;
-    }
-    // maxAliasCount blocks alias bombs.
-    return parsed.toJS({ maxAliasCount: 100 });
+    return parseYamlText(source, file);
   } catch (error) {
-    throw new PolicyError(file, `invalid YAML: ${(error as Error).message}`, { cause: error });
+    if (error instanceof YamlTextError) {
+      throw new PolicyError(file, `invalid YAML: ${error.message}`, { cause: error });
+    }
+    throw error;
   }
 }
