@@ -13,10 +13,16 @@ import { snapshotBuild } from './bench/snapshot.mjs';
 const HELP = `Usage: node scripts/bench.mjs [options]
 
   --only LIST       comma-separated figures: ${FIGURES.map((figure) => figure.id).join(', ')}
-  --runs N          start-up rounds (default 20)
+  --runs N          start-up and keys lookup rounds (default 20)
   --ssh-runs N      borg list rounds through ssh (default 10)
   --data-runs N     create and extract rounds (default 1)
   --size SIZE       data per create, powers of 1024: 1G, 256M (default 1G)
+  --keys-clients N  clients in the large policy of the keys figures (default 100000)
+  --keys-runs N     keys render and keys write rounds (default 3)
+  --audit-records N records in the audit log of the audit figures (default 1000000)
+  --audit-runs N    audit summary and query rounds (default 3)
+  --archives N      archives in the repository of rpc-latency (default 1000)
+  --rpc-runs N      borg list rounds of rpc-latency (default 5)
   --gate FILE       borg-gate entry point, copied before the run (default dist/borg-gate.js)
   --json FILE       also write the rows as JSON
   --strict          exit 1 when a target is missed
@@ -31,6 +37,12 @@ function readOptions() {
       'ssh-runs': { type: 'string', default: '10' },
       'data-runs': { type: 'string', default: '1' },
       size: { type: 'string', default: '1G' },
+      'keys-clients': { type: 'string', default: '100000' },
+      'keys-runs': { type: 'string', default: '3' },
+      'audit-records': { type: 'string', default: '1000000' },
+      'audit-runs': { type: 'string', default: '3' },
+      archives: { type: 'string', default: '1000' },
+      'rpc-runs': { type: 'string', default: '5' },
       gate: { type: 'string', default: 'dist/borg-gate.js' },
       json: { type: 'string' },
       strict: { type: 'boolean', default: false },
@@ -52,6 +64,12 @@ function readOptions() {
     sshRuns: positive('--ssh-runs', values['ssh-runs']),
     dataRuns: positive('--data-runs', values['data-runs']),
     size,
+    keysClients: positive('--keys-clients', values['keys-clients']),
+    keysRuns: positive('--keys-runs', values['keys-runs']),
+    auditRecords: positive('--audit-records', values['audit-records']),
+    auditRuns: positive('--audit-runs', values['audit-runs']),
+    archives: positive('--archives', values.archives),
+    rpcRuns: positive('--rpc-runs', values['rpc-runs']),
     gate: resolve(values.gate),
     json: values.json,
     strict: values.strict,

@@ -2,20 +2,33 @@
 // resolves to rows: { figure, baseline, subject, unit, target: { max } | { min }, summary }
 // with `summary` from stats.mjs (summarisePairs for a ratio, summariseSamples for a plain
 // number), or { ..., unavailable: 'reason' } when the figure cannot be measured yet.
+import { measureAudit } from './audit.mjs';
 import { measureConnection } from './connection.mjs';
 import { measureDataPath } from './data-path.mjs';
 import { makeTempDir, removeDir } from './fixtures.mjs';
+import { measureKeys } from './keys.mjs';
+import { measureRpcLatency } from './rpc-latency.mjs';
 import { measureStartup } from './startup.mjs';
 import { startSshBench } from './through-ssh.mjs';
 
 /** Runs `measure(bench)` with an sshd and fixtures that live in a temp dir for this figure only. */
 async function withSshBench(name, options, measure) {
+  return withTempDir(name, options, async (root) => {
+    const bench = await startSshBench(root, options.gate);
+    try {
+      return await measure(bench);
+    } finally {
+      await bench.stop();
+    }
+  });
+}
+
+/** Runs `measure(root)` with a temp dir for this figure only, removed unless --keep. */
+async function withTempDir(name, options, measure) {
   const root = makeTempDir(name);
-  const bench = await startSshBench(root, options.gate);
   try {
-    return await measure(bench);
+    return await measure(root);
   } finally {
-    await bench.stop();
     if (options.keep) {
       process.stderr.write(`kept ${root}\n`);
     } else {
@@ -40,5 +53,21 @@ export const FIGURES = [
     id: 'data',
     describe: 'borg create and extract of incompressible data: borg-gate vs plain',
     run: (options) => withSshBench('data', options, (bench) => measureDataPath(bench, options)),
+  },
+  {
+    id: 'keys',
+    describe: 'keys render, write and lookup for a large policy: CPU time and peak RSS',
+    run: (options) => withTempDir('keys', options, (root) => measureKeys(root, options)),
+  },
+  {
+    id: 'audit',
+    describe: 'audit summary and a filtered query over a large rotated log: CPU, wall, RSS',
+    run: (options) => withTempDir('audit', options, (root) => measureAudit(root, options)),
+  },
+  {
+    id: 'rpc-latency',
+    describe: 'borg list of many archives through OpenSSH: time the gate adds per RPC call',
+    run: (options) =>
+      withSshBench('rpc-latency', options, (bench) => measureRpcLatency(bench, options)),
   },
 ];

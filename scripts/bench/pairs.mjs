@@ -31,3 +31,19 @@ export async function measureSamples({ rounds, run }) {
   }
   return summariseSamples(samples);
 }
+
+/**
+ * Runs `baseline()` and every subject once per round, in an order that rotates each round, and
+ * summarises each subject against the baseline of its round. Returns one summary per subject.
+ */
+export async function measureRotated({ rounds, baseline, subjects }) {
+  const programs = [baseline, ...subjects];
+  const samples = programs.map(() => []);
+  for (let round = 0; round < rounds; round += 1) {
+    for (let step = 0; step < programs.length; step += 1) {
+      const index = (round + step) % programs.length;
+      samples[index].push(await programs[index](round));
+    }
+  }
+  return subjects.map((_, index) => summarisePairs(samples[0], samples[index + 1]));
+}

@@ -84,6 +84,8 @@ export async function startSshBench(root, gate) {
         cwd: options.cwd ?? root,
         timeoutMs: options.timeoutMs ?? 3_600_000,
       }),
+    /** Environment of `local`, for other programs that open a local repository. */
+    localEnvironment: borgEnvironment(root, 'local', keys['plain-data'].privateKey),
     /** Runs borg on a local repository path, outside ssh. */
     local: (args, options = {}) =>
       runChecked(BORG, args, {
