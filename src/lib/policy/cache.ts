@@ -1,19 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import {
+  bucketOf,
+  type CacheHeader,
+  type CacheOrigin,
+  encodeCache,
+  findClient,
+  headerMatches,
+  INDEX_ENTRY_BYTES,
+  indexEntry,
+  parseHeader,
+  sha256Hex,
+} from './cache-layout.js';
+import { writeAtomically } from './cache-write.js';
 // Type imports only, so a cache hit never loads zod with the schema module.
 import type { Client, Policy } from './schema.js';
 import type { PolicySource } from './source.js';
@@ -25,27 +25,14 @@ import type { PolicySource } from './source.js';
 declare const BORG_GATE_BUILD_ID: string | undefined;
 const BUILD_ID = typeof BORG_GATE_BUILD_ID === 'string' ? BORG_GATE_BUILD_ID : 'unbundled';
 
-const FORMAT = 'borg-gate-policy-cache';
-const FORMAT_VERSION = 1;
-
 /** The schema's default `state_dir`. A unit test keeps the two equal. */
 export const DEFAULT_STATE_DIR = '/var/lib/borg-gate';
 
-/** Key of the object that stands for a Date in the cache, since JSON has no date type. */
-const DATE_TAG = '$borg_gate_date';
+/** Bytes read first: the header and, for policies of up to about 500,000 clients, the index. */
+const FIRST_READ_BYTES = 64 * 1024;
 
-/** First line of a cache file. One JSON line per client follows. */
-interface CacheHeader {
-  format: string;
-  version: number;
-  build: string;
-  policy_file: string;
-  source_sha256: string;
-  source_size: number;
-  /** Bytes after the header line, so a truncated file is never read. */
-  body_bytes: number;
-  settings: Omit<Policy, 'clients'>;
-}
+/** Largest header line read. The header contains the policy's settings, which are small. */
+const MAX_HEADER_BYTES = 1024 * 1024;
 
 /** Settings and one client read from a cache. `client` is undefined when the policy has no such id. */
 export interface CachedClient {
@@ -54,7 +41,7 @@ export interface CachedClient {
 }
 
 export function sourceDigest(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return sha256Hex(bytes);
 }
 
 /**
@@ -81,13 +68,15 @@ export function stateDirHint(bytes: Buffer): string {
 /** Path of the cache for `policyFile` in `stateDir`. The name hashes the absolute policy path. */
 export function cacheFileFor(stateDir: string, policyFile: string): string {
   const name = createHash('sha256').update(resolve(policyFile)).digest('hex').slice(0, 16);
-  return join(stateDir, `policy-cache-${name}.json`);
+  return join(stateDir, `policy-cache-${name}.cache`);
 }
 
 /**
  * Reads one client from the cache of `policyFile`. Returns undefined, so the caller validates
  * the policy in full, unless the cache is a regular file owned by the policy's owner, writable
- * by no one else, complete, from this build, and made from exactly `source`'s bytes.
+ * by no one else, of the size its header records, from this build, made from exactly `source`'s
+ * bytes, and the index and the client's bucket match their SHA-256 in the header and the index.
+ * Only the header, the index and that bucket are read.
  */
 export function readCachedClient(
   policyFile: string,
@@ -95,74 +84,21 @@ export function readCachedClient(
   digest: string,
   clientId: string,
 ): CachedClient | undefined {
-  const bytes = readTrustedCache(cacheFileFor(stateDirHint(source.bytes), policyFile), source);
-  if (bytes === undefined) {
-    return undefined;
-  }
-  try {
-    const headerEnd = bytes.indexOf(0x0a);
-    const header = JSON.parse(bytes.toString('utf8', 0, headerEnd), reviveDates) as CacheHeader;
-    if (!headerMatches(header, policyFile, source, digest, bytes.length - headerEnd - 1)) {
+  return withVerifiedCache(policyFile, source, digest, (cache) => {
+    const bucket = readBucket(cache, bucketOf(clientId, cache.header.bucket_count));
+    if (bucket === undefined) {
       return undefined;
     }
-    return { settings: header.settings, client: findClient(bytes, headerEnd, clientId) };
-  } catch {
-    // A damaged cache is a miss, and the full loader then decides about the policy itself.
-    return undefined;
-  }
+    return { settings: cache.header.settings, client: findClient(bucket, clientId) };
+  });
 }
 
-function readTrustedCache(file: string, source: PolicySource): Buffer | undefined {
-  let fd: number;
-  try {
-    // O_NOFOLLOW: a symlink in the state directory must not point the gate at other text.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return undefined;
-  }
-  try {
-    const info = fstatSync(fd);
-    // NOTE: the cache is trusted as much as the policy file: same owner, no group or other write.
-    if (!info.isFile() || info.uid !== source.uid || (info.mode & 0o022) !== 0) {
-      return undefined;
-    }
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function headerMatches(
-  header: CacheHeader,
-  policyFile: string,
-  source: PolicySource,
-  digest: string,
-  bodyBytes: number,
-): boolean {
-  return (
-    header.format === FORMAT &&
-    header.version === FORMAT_VERSION &&
-    header.build === BUILD_ID &&
-    header.policy_file === resolve(policyFile) &&
-    header.source_sha256 === digest &&
-    header.source_size === source.bytes.length &&
-    header.body_bytes === bodyBytes
-  );
-}
-
-/** Finds the line `{"id":"<clientId>",...}`. JSON text has no raw newline, so a match starts a line. */
-function findClient(bytes: Buffer, headerEnd: number, clientId: string): Client | undefined {
-  const needle = Buffer.from(`\n{"id":${JSON.stringify(clientId)},`);
-  const start = bytes.indexOf(needle, headerEnd);
-  if (start === -1) {
-    return undefined;
-  }
-  const end = bytes.indexOf(0x0a, start + 1);
-  const client = JSON.parse(bytes.toString('utf8', start + 1, end), reviveDates) as Client;
-  if (client.id !== clientId) {
-    throw new Error(`cache line for "${clientId}" contains client "${client.id}"`);
-  }
-  return client;
+/**
+ * Returns true when a trusted cache of exactly `source` exists and every bucket matches its
+ * SHA-256, so admin commands skip a rewrite. This reads the whole cache.
+ */
+export function hasCurrentCache(policyFile: string, source: PolicySource, digest: string): boolean {
+  return withVerifiedCache(policyFile, source, digest, allBucketsMatch) === true;
 }
 
 /** Reason a cache was not written. */
@@ -188,80 +124,166 @@ export function writePolicyCache(
   if (!isDirectory(policy.state_dir)) {
     return 'no-state-dir';
   }
-  const text = encodeCache(policyFile, source, digest, policy);
-  if (text === undefined) {
+  const bytes = encodeCache(originOf(policyFile, source, digest), policy);
+  if (bytes === undefined) {
     return 'not-faithful';
   }
-  writeAtomically(cacheFileFor(policy.state_dir, policyFile), text, source.mode & 0o644);
+  writeAtomically(cacheFileFor(policy.state_dir, policyFile), bytes, source.mode & 0o644);
   return undefined;
 }
 
-/** Returns true when a trusted cache of exactly `source` exists, so admin commands skip a rewrite. */
-export function hasCurrentCache(policyFile: string, source: PolicySource, digest: string): boolean {
-  const bytes = readTrustedCache(cacheFileFor(stateDirHint(source.bytes), policyFile), source);
-  if (bytes === undefined) {
-    return false;
-  }
-  try {
-    const headerEnd = bytes.indexOf(0x0a);
-    const header = JSON.parse(bytes.toString('utf8', 0, headerEnd), reviveDates) as CacheHeader;
-    return headerMatches(header, policyFile, source, digest, bytes.length - headerEnd - 1);
-  } catch {
-    return false;
-  }
+/** An open cache file whose owner, mode, size, header and index passed every check. */
+interface VerifiedCache {
+  fd: number;
+  header: CacheHeader;
+  index: Buffer;
+  bodyStart: number;
+  /** The bytes read from offset 0, which may already contain the bucket a reader needs. */
+  head: Buffer;
 }
 
-/** Serialises the policy, or returns undefined when reading it back would not give it exactly. */
-function encodeCache(
-  policyFile: string,
-  source: PolicySource,
-  digest: string,
-  policy: Policy,
-): string | undefined {
-  const { clients, ...settings } = policy;
-  const lines = clients.map((client) => JSON.stringify(client, tagDates));
-  // The reader finds a client by its line prefix, so each line must start with its id.
-  if (
-    !lines.every((line, index) => line.startsWith(`{"id":${JSON.stringify(clients[index]!.id)},`))
-  ) {
-    return undefined;
-  }
-  const body = `\n${lines.join('\n')}\n`;
-  const header: CacheHeader = {
-    format: FORMAT,
-    version: FORMAT_VERSION,
+function originOf(policyFile: string, source: PolicySource, digest: string): CacheOrigin {
+  return {
     build: BUILD_ID,
     policy_file: resolve(policyFile),
     source_sha256: digest,
     source_size: source.bytes.length,
-    body_bytes: Buffer.byteLength(body) - 1,
-    settings: JSON.parse(JSON.stringify(settings, tagDates), reviveDates),
   };
-  const decoded = {
-    ...header.settings,
-    clients: lines.map((line) => JSON.parse(line, reviveDates)),
-  };
-  // A field JSON cannot carry (a new Date field, a Map) must never reach serve changed.
-  if (!isDeepStrictEqual(decoded, policy)) {
+}
+
+/** Opens and checks the cache of `policyFile`, passes it to `use`, and closes it. */
+function withVerifiedCache<T>(
+  policyFile: string,
+  source: PolicySource,
+  digest: string,
+  use: (cache: VerifiedCache) => T | undefined,
+): T | undefined {
+  const opened = openTrustedCache(cacheFileFor(stateDirHint(source.bytes), policyFile), source);
+  if (opened === undefined) {
     return undefined;
   }
-  return `${JSON.stringify(header, tagDates)}${body}`;
-}
-
-function tagDates(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const raw = this[key];
-  return raw instanceof Date ? { [DATE_TAG]: raw.toISOString() } : value;
-}
-
-function reviveDates(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.keys(value);
-    const tagged = (value as Record<string, unknown>)[DATE_TAG];
-    if (entries.length === 1 && typeof tagged === 'string') {
-      return new Date(tagged);
-    }
+  try {
+    const cache = verifyHead(opened.fd, opened.size, originOf(policyFile, source, digest));
+    return cache === undefined ? undefined : use(cache);
+  } catch {
+    // A damaged cache is a miss, and the full loader then decides about the policy itself.
+    return undefined;
+  } finally {
+    closeSync(opened.fd);
   }
-  return value;
+}
+
+function openTrustedCache(
+  file: string,
+  source: PolicySource,
+): { fd: number; size: number } | undefined {
+  let fd: number;
+  try {
+    // O_NOFOLLOW: a symlink in the state directory must not point the gate at other text.
+    // O_NONBLOCK: a FIFO planted there would otherwise block the connection in open().
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  let info: Stats;
+  try {
+    info = fstatSync(fd);
+  } catch {
+    closeSync(fd);
+    return undefined;
+  }
+  // NOTE: the cache is trusted as much as the policy file: same owner, no group or other write.
+  if (!info.isFile() || info.uid !== source.uid || (info.mode & 0o022) !== 0) {
+    closeSync(fd);
+    return undefined;
+  }
+  return { fd, size: info.size };
+}
+
+/** Reads and checks the header and the index. */
+function verifyHead(fd: number, size: number, origin: CacheOrigin): VerifiedCache | undefined {
+  const head = readHeaderLine(fd, size);
+  if (head === undefined) {
+    return undefined;
+  }
+  const header = parseHeader(head.bytes.toString('utf8', 0, head.headerEnd));
+  if (header === undefined || !headerMatches(header, origin)) {
+    return undefined;
+  }
+  const indexStart = head.headerEnd + 1;
+  const bodyStart = indexStart + header.bucket_count * INDEX_ENTRY_BYTES;
+  // A truncated or extended file never has the size its header records.
+  if (bodyStart + header.body_bytes !== size) {
+    return undefined;
+  }
+  const index = readRange(fd, head.bytes, indexStart, bodyStart - indexStart);
+  // Swapped or edited index lines would send a reader to another client's bucket.
+  if (index === undefined || sha256Hex(index) !== header.index_sha256) {
+    return undefined;
+  }
+  return { fd, header, index, bodyStart, head: head.bytes };
+}
+
+/** Reads the bucket's bytes, or returns undefined unless they match their index line. */
+function readBucket(cache: VerifiedCache, bucket: number): Buffer | undefined {
+  const entry = indexEntry(cache.index, bucket);
+  if (entry === undefined || entry.offset + entry.length > cache.header.body_bytes) {
+    return undefined;
+  }
+  const bytes = readRange(cache.fd, cache.head, cache.bodyStart + entry.offset, entry.length);
+  // An edited or moved client line must never reach serve as part of this policy.
+  return bytes !== undefined && sha256Hex(bytes) === entry.sha256 ? bytes : undefined;
+}
+
+/** Returns true when the buckets fill the body in index order and each matches its SHA-256. */
+function allBucketsMatch(cache: VerifiedCache): boolean {
+  let offset = 0;
+  for (let bucket = 0; bucket < cache.header.bucket_count; bucket += 1) {
+    const entry = indexEntry(cache.index, bucket);
+    if (entry?.offset !== offset || readBucket(cache, bucket) === undefined) {
+      return false;
+    }
+    offset += entry.length;
+  }
+  return offset === cache.header.body_bytes;
+}
+
+/** Reads from offset 0 until the first newline, which ends the header. */
+function readHeaderLine(fd: number, size: number) {
+  let length = Math.min(size, FIRST_READ_BYTES);
+  for (;;) {
+    const bytes = readAt(fd, 0, length);
+    const headerEnd = bytes?.indexOf(0x0a) ?? -1;
+    if (bytes !== undefined && headerEnd !== -1) {
+      return { bytes, headerEnd };
+    }
+    if (bytes === undefined || length === size || length >= MAX_HEADER_BYTES) {
+      return undefined;
+    }
+    length = Math.min(size, length * 4);
+  }
+}
+
+/** Returns `length` bytes at `position`, from `head` when it contains them. */
+function readRange(fd: number, head: Buffer, position: number, length: number) {
+  if (position + length <= head.length) {
+    return head.subarray(position, position + length);
+  }
+  return readAt(fd, position, length);
+}
+
+/** Reads exactly `length` bytes at `position`, or returns undefined when the file is shorter. */
+function readAt(fd: number, position: number, length: number): Buffer | undefined {
+  const bytes = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const count = readSync(fd, bytes, done, length - done, position + done);
+    if (count === 0) {
+      return undefined;
+    }
+    done += count;
+  }
+  return bytes;
 }
 
 function isDirectory(path: string): boolean {
@@ -269,37 +291,5 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
-  }
-}
-
-function writeAtomically(file: string, text: string, mode: number): void {
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(
-    temp,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    0o600,
-  );
-  let closed = false;
-  try {
-    // fchmod, not the open mode, so the umask cannot hide the cache from the reading user.
-    fchmodSync(fd, mode);
-    writeAll(fd, Buffer.from(text, 'utf8'));
-    fsyncSync(fd);
-    closed = true;
-    closeSync(fd);
-    renameSync(temp, file);
-  } catch (error) {
-    if (!closed) {
-      closeSync(fd);
-    }
-    unlinkSync(temp);
-    throw error;
-  }
-}
-
-function writeAll(fd: number, bytes: Buffer): void {
-  let offset = 0;
-  while (offset < bytes.length) {
-    offset += writeSync(fd, bytes, offset);
   }
 }

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -17,6 +19,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   cacheFileFor,
   DEFAULT_STATE_DIR,
+  hasCurrentCache,
+  readCachedClient,
   sourceDigest,
   stateDirHint,
   writePolicyCache,
@@ -162,12 +166,59 @@ describe('loadPolicyForClient', () => {
     ],
     ['cache that is not JSON', () => writeFileSync(cacheFile(), 'not json\n{}\n')],
     ['cache replaced by a symlink', () => replaceBySymlink()],
+    ['cache replaced by a FIFO', () => replaceByFifo()],
+    ['cache of format 1', () => rewriteHeader((header) => ({ ...header, version: 1 }))],
+    [
+      'cache with a forged index hash',
+      () => rewriteHeader((header) => ({ ...header, index_sha256: '0'.repeat(64) })),
+    ],
+    [
+      'cache without a bucket count',
+      () => rewriteHeader(({ bucket_count: _count, ...header }) => header),
+    ],
+    [
+      'cache cut in the index',
+      () => editParts((parts) => ({ ...parts, index: parts.index.slice(0, 50) })),
+    ],
+    [
+      'cache with bytes appended',
+      () => editParts((parts) => ({ ...parts, body: `${parts.body}{}\n` })),
+    ],
+    ['cache with swapped index lines', () => editParts(swapIndexLines)],
+    ['cache with an index line moved', () => editParts(moveFirstBucket)],
   ])('%s ignored', async (_name, damage) => {
     await loadPolicyForClient(policyFile, 'web01');
     damage();
     const next = await loadPolicyForClient(policyFile, 'web01');
     expect(next.cache).toBe('miss');
     expect(next.policy.clients[0]!.id).toBe('web01');
+  });
+
+  it.each([
+    ['line of another client', 'web01', () => editParts(replaceWebLineByDbLine)],
+    ['line with an edited path', 'db01', () => editParts(editDbPath)],
+  ])('client %s ignored', async (_name, clientId, damage) => {
+    await loadPolicyForClient(policyFile, clientId);
+    damage();
+    const next = await loadPolicyForClient(policyFile, clientId);
+    expect(next.cache).toBe('miss');
+    expect(next.policy).toEqual(await fullPolicyFor(clientId));
+  });
+
+  it('forged index never yields another client', async () => {
+    await loadPolicyForClient(policyFile, 'web01');
+    // Even with the index hash recomputed, a bucket contains no line for a client of another bucket.
+    editParts((parts) => {
+      const moved = moveFirstBucket(parts);
+      const index_sha256 = createHash('sha256').update(moved.index).digest('hex');
+      return { ...moved, header: { ...moved.header, index_sha256 } };
+    });
+    for (const clientId of ['web01', 'db01']) {
+      const next = await loadPolicyForClient(policyFile, clientId);
+      expect(next.policy.clients.map((client) => client.id)).not.toContain(
+        clientId === 'web01' ? 'db01' : 'web01',
+      );
+    }
   });
 
   it('cache mode follows the policy mode', async () => {
@@ -181,6 +232,49 @@ describe('loadPolicyForClient', () => {
     const first = await loadPolicyForClient(policyFile, 'web01');
     expect(first.cache).toBe('miss');
     expect(existsSync(stateDir)).toBe(false);
+  });
+});
+
+describe('cache of many clients', () => {
+  const COUNT = 400;
+  const ids = Array.from({ length: COUNT }, (_, index) => `c${String(index).padStart(4, '0')}`);
+
+  beforeEach(() => {
+    const clients = ids.flatMap((id) => [
+      `  - id: ${id}`,
+      `    keys: ["${randomPublicKey()}"]`,
+      `    repositories: [{path: /srv/borg/${id}, name: main}]`,
+    ]);
+    writePolicy(`version: 1\nstate_dir: ${stateDir}\nclients:\n${clients.join('\n')}\n`);
+  });
+
+  it('every client hits and equals the full parse', async () => {
+    await loadPolicy(policyFile);
+    // The body is larger than the first read, so later buckets come from separate reads.
+    expect(statSync(cacheFile()).size).toBeGreaterThan(64 * 1024);
+    const full = parsePolicy(policyFile, readFileSync(policyFile, 'utf8'));
+    for (const [index, id] of ids.entries()) {
+      const hit = await loadPolicyForClient(policyFile, id);
+      expect(hit.cache).toBe('hit');
+      expect(hit.policy.clients).toEqual([full.clients[index]]);
+    }
+  });
+
+  it('damaged bucket makes the cache stale', async () => {
+    await loadPolicy(policyFile);
+    const source = await readPolicySource(policyFile);
+    const digest = sourceDigest(source.bytes);
+    expect(hasCurrentCache(policyFile, source, digest)).toBe(true);
+    editParts((parts) => ({
+      ...parts,
+      body: parts.body.replace('/srv/borg/c0007', '/srv/borg/x0007'),
+    }));
+    expect(readCachedClient(policyFile, source, digest, 'c0007')).toBeUndefined();
+    // Admin commands read every bucket, so they rewrite the cache that serve ignores.
+    expect(hasCurrentCache(policyFile, source, digest)).toBe(false);
+    await loadPolicy(policyFile);
+    expect(hasCurrentCache(policyFile, source, digest)).toBe(true);
+    expect(readCachedClient(policyFile, source, digest, 'c0007')?.client?.id).toBe('c0007');
   });
 });
 
@@ -250,6 +344,89 @@ function rewriteHeader(change: (header: Record<string, unknown>) => Record<strin
   const headerEnd = text.indexOf('\n');
   const header = JSON.parse(text.slice(0, headerEnd)) as Record<string, unknown>;
   writeFileSync(cacheFile(), `${JSON.stringify(change(header))}${text.slice(headerEnd)}`);
+}
+
+/** Returns a random `ssh-ed25519` public key, so each client of a large policy has its own. */
+function randomPublicKey(): string {
+  const type = Buffer.from('ssh-ed25519');
+  const blob = Buffer.alloc(4 + type.length + 4 + 32);
+  blob.writeUInt32BE(type.length, 0);
+  type.copy(blob, 4);
+  blob.writeUInt32BE(32, 4 + type.length);
+  randomBytes(32).copy(blob, 8 + type.length);
+  return `ssh-ed25519 ${blob.toString('base64')}`;
+}
+
+async function fullPolicyFor(clientId: string) {
+  const full = parsePolicy(policyFile, readFileSync(policyFile, 'utf8'));
+  return { ...full, clients: full.clients.filter((client) => client.id === clientId) };
+}
+
+/** The three parts of a cache file as text: header line, index lines, client lines. */
+interface CacheParts {
+  header: Record<string, unknown>;
+  index: string;
+  body: string;
+}
+
+function readParts(): CacheParts {
+  const text = readFileSync(cacheFile(), 'utf8');
+  const headerEnd = text.indexOf('\n');
+  const header = JSON.parse(text.slice(0, headerEnd)) as Record<string, unknown>;
+  const indexEnd = headerEnd + 1 + (header.bucket_count as number) * 91;
+  return { header, index: text.slice(headerEnd + 1, indexEnd), body: text.slice(indexEnd) };
+}
+
+/** Rewrites the cache from edited parts, leaving every size and hash in the header as it was. */
+function editParts(edit: (parts: CacheParts) => CacheParts): void {
+  const parts = edit(readParts());
+  writeFileSync(cacheFile(), `${JSON.stringify(parts.header)}\n${parts.index}${parts.body}`);
+}
+
+function indexLines(parts: CacheParts): string[] {
+  return parts.index.match(/[^\n]*\n/g) ?? [];
+}
+
+function swapIndexLines(parts: CacheParts): CacheParts {
+  const lines = indexLines(parts);
+  expect(lines.length).toBeGreaterThanOrEqual(2);
+  expect(lines[0]).not.toBe(lines[1]);
+  [lines[0], lines[1]] = [lines[1]!, lines[0]!];
+  return { ...parts, index: lines.join('') };
+}
+
+/** Points the first index line at the second bucket's bytes, with their hash. */
+function moveFirstBucket(parts: CacheParts): CacheParts {
+  const lines = indexLines(parts);
+  lines[0] = lines[1]!;
+  return { ...parts, index: lines.join('') };
+}
+
+function clientLine(body: string, id: string): string {
+  const line = body.split('\n').find((candidate) => candidate.startsWith(`{"id":"${id}",`));
+  expect(line).toBeDefined();
+  return line!;
+}
+
+function replaceWebLineByDbLine(parts: CacheParts): CacheParts {
+  const web = clientLine(parts.body, 'web01');
+  const db = clientLine(parts.body, 'db01').replace('"db01"', '"web01"');
+  return { ...parts, body: parts.body.replace(web, db) };
+}
+
+/** Points db01 at another directory with a change of the same length, so no size changes. */
+function editDbPath(parts: CacheParts): CacheParts {
+  const line = clientLine(parts.body, 'db01');
+  expect(line).toContain('"/srv/borg/db01"');
+  return {
+    ...parts,
+    body: parts.body.replace(line, line.replace('/srv/borg/db01', '/srv/borg/xx01')),
+  };
+}
+
+function replaceByFifo(): void {
+  rmSync(cacheFile());
+  execFileSync('mkfifo', [cacheFile()]);
 }
 
 function replaceBySymlink(): void {
