@@ -25,14 +25,16 @@ export function collectKeyRecords(policy: Policy, now: Date, file = 'policy'): K
   const owners = new Map<string, string>();
   for (const [clientIndex, client] of policy.clients.entries()) {
     for (const [keyIndex, entry] of client.keys.entries()) {
-      const label = `${file}: clients[${clientIndex}].keys[${keyIndex}] (client "${client.id}")`;
+      // Built only for an error message, because 100,000 labels show up in `keys render` profiles.
+      const label = () =>
+        `${file}: clients[${clientIndex}].keys[${keyIndex}] (client "${client.id}")`;
       const record = buildRecord(client, clientIndex, keyIndex, entry, label, now);
       const owner = owners.get(record.key.base64);
       // One key under two ids would let sshd pick either forced command, so either client's rights.
       if (owner !== undefined) {
         const where = owner === client.id ? 'earlier in the same client' : `for client "${owner}"`;
         throw new AuthorizedKeysError(
-          `${label}: key ${record.key.fingerprint} is already listed ${where}; remove one of the two entries`,
+          `${label()}: key ${record.key.fingerprint} is already listed ${where}; remove one of the two entries`,
         );
       }
       owners.set(record.key.base64, client.id);
@@ -47,7 +49,7 @@ export function buildRecord(
   clientIndex: number,
   keyIndex: number,
   entry: KeyEntry,
-  label: string,
+  label: string | (() => string),
   now: Date,
 ): KeyRecord {
   const text = typeof entry === 'string' ? entry : entry.key;

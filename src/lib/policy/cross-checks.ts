@@ -24,10 +24,21 @@ export function findDuplicates(policy: Policy): string | undefined {
   return undefined;
 }
 
+/** The first two whitespace-separated words of a line, after any leading whitespace. */
+const FIRST_TWO_WORDS = /^\s*(\S*)\s*(\S*)/;
+
+/** The first two words when the line starts with one and a single space follows it. */
+const PLAIN_FIRST_TWO_WORDS = /^\S+ \S+/;
+
 /** Returns the key type and base64 blob of a key line, without the comment. */
 export function keyIdentity(line: string): string {
-  const words = line.trim().split(/\s+/);
-  return `${words[0] ?? ''} ${words[1] ?? ''}`;
+  // The usual spelling needs no joined string, which matters for 100,000 keys.
+  const plain = PLAIN_FIRST_TWO_WORDS.exec(line);
+  if (plain !== null) {
+    return plain[0];
+  }
+  const [, type, base64] = FIRST_TWO_WORDS.exec(line) as unknown as [string, string, string];
+  return `${type} ${base64}`;
 }
 
 /**
@@ -36,28 +47,37 @@ export function keyIdentity(line: string): string {
  * audit log's lock goes and so block every session.
  */
 export function findGrantsOverGateFiles(policy: Policy, policyFile: string): string | undefined {
-  const protectedDirs = [
+  const protectedDirs: ProtectedDir[] = [
     ['the audit log directory', posix.dirname(policy.audit_log)],
     ['state_dir', policy.state_dir],
     ['the policy directory', posix.dirname(policyFile)],
-  ] as const;
+  ];
   for (const [index, client] of policy.clients.entries()) {
-    const grants = [
-      ...client.repositories.map(
-        (entry, at) =>
-          [`repositories[${at}]`, typeof entry === 'string' ? entry : entry.path] as const,
-      ),
-      ...client.paths.map((path, at) => [`paths[${at}]`, path] as const),
-    ];
-    for (const [key, path] of grants) {
-      for (const [label, dir] of protectedDirs) {
-        if (isSameOrInside(dir, path)) {
-          return `clients[${index}].${key}: "${path}" contains ${label} (${dir}); grant a directory that holds only repositories`;
-        }
+    for (const [at, entry] of client.repositories.entries()) {
+      const path = typeof entry === 'string' ? entry : entry.path;
+      const protectedDir = findProtectedDir(protectedDirs, path);
+      if (protectedDir !== undefined) {
+        return grantProblem(`clients[${index}].repositories[${at}]`, path, protectedDir);
+      }
+    }
+    for (const [at, path] of client.paths.entries()) {
+      const protectedDir = findProtectedDir(protectedDirs, path);
+      if (protectedDir !== undefined) {
+        return grantProblem(`clients[${index}].paths[${at}]`, path, protectedDir);
       }
     }
   }
   return undefined;
+}
+
+type ProtectedDir = readonly [label: string, dir: string];
+
+function findProtectedDir(dirs: readonly ProtectedDir[], path: string): ProtectedDir | undefined {
+  return dirs.find(([, dir]) => isSameOrInside(dir, path));
+}
+
+function grantProblem(key: string, path: string, [label, dir]: ProtectedDir): string {
+  return `${key}: "${path}" contains ${label} (${dir}); grant a directory that holds only repositories`;
 }
 
 function isSameOrInside(child: string, parent: string): boolean {

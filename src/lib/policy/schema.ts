@@ -1,7 +1,6 @@
-import { posix } from 'node:path';
 import { z } from 'zod';
 import { checksSchema } from './checks-schema.js';
-import { CLIENT_ID_PATTERN, parseCidr, parseExpiry } from './values.js';
+import { CLIENT_ID_PATTERN, describePathProblem, parseCidr, parseExpiry } from './values.js';
 
 // Re-exported so callers keep one import; hot-path code imports values.js, which has no zod.
 export { CLIENT_ID_PATTERN, parseCidr, parseExpiry } from './values.js';
@@ -13,27 +12,9 @@ export type Mode = (typeof MODES)[number];
 const STORAGE_QUOTA_PATTERN = /^[0-9]+(\.[0-9]+)?[KMGTP]?$/;
 
 const absolutePath = z.string().superRefine((value, ctx) => {
-  if (!value.startsWith('/')) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `path "${value}" is relative; write it as an absolute path`,
-    });
-    return;
-  }
-  // A `..` segment would make the policy name one directory and borg enforce another.
-  if (value.split('/').includes('..')) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `path "${value}" contains "..": write the resolved path`,
-    });
-    return;
-  }
-  const normalized = value.length > 1 ? posix.normalize(value).replace(/\/$/, '') : value;
-  if (normalized !== value) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `path "${value}" is not normalized; write "${normalized}"`,
-    });
+  const problem = describePathProblem(value);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: 'custom', message: problem });
   }
 });
 

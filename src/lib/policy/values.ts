@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import ipaddr from 'ipaddr.js';
 
 // Policy value rules without zod, so `serve` can check them without loading the schema.
@@ -32,13 +33,42 @@ function isCalendarDate(text: string): boolean {
 
 /** Parses an address or CIDR range; a bare address becomes a single-host range. */
 export function parseCidr(value: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  // Only IPv6 text contains ":", so one parser suffices. ipaddr's generic functions try IPv6
+  // first, whose failure costs more than the IPv4 parse itself.
+  const family = value.includes(':') ? ipaddr.IPv6 : ipaddr.IPv4;
   try {
     if (value.includes('/')) {
-      return ipaddr.parseCIDR(value);
+      return family.parseCIDR(value);
     }
-    const address = ipaddr.parse(value);
+    const address = family.parse(value);
     return [address, address.kind() === 'ipv4' ? 32 : 128];
   } catch {
     return undefined;
   }
+}
+
+/** Matches an absolute path whose segments are all non-empty and none is "." or "..". */
+const NORMALIZED_ABSOLUTE_PATH = /^(?:\/(?!\.\.?(?:\/|$))[^/]+)+$/;
+
+/**
+ * Returns why `value` is not an absolute, normalized path without "..", or undefined when it
+ * is one. The schema and its messages use this, so a policy path means one directory only.
+ */
+export function describePathProblem(value: string): string | undefined {
+  // Most policy paths are already normalized, and this test avoids the allocations below.
+  if (NORMALIZED_ABSOLUTE_PATH.test(value)) {
+    return undefined;
+  }
+  if (!value.startsWith('/')) {
+    return `path "${value}" is relative; write it as an absolute path`;
+  }
+  // A `..` segment would make the policy name one directory and borg enforce another.
+  if (value.split('/').includes('..')) {
+    return `path "${value}" contains "..": write the resolved path`;
+  }
+  const normalized = value.length > 1 ? posix.normalize(value).replace(/\/$/, '') : value;
+  if (normalized !== value) {
+    return `path "${value}" is not normalized; write "${normalized}"`;
+  }
+  return undefined;
 }
