@@ -21,6 +21,7 @@ const HELP = `Usage: node scripts/bench.mjs [options]
   --keys-runs N     keys render and keys write rounds (default 3)
   --audit-records N records in the audit log of the audit figures (default 1000000)
   --audit-runs N    audit summary and query rounds (default 3)
+  --appends N       timed appends of audit-append (default 200)
   --archives N      archives in the repository of rpc-latency (default 1000)
   --rpc-runs N      borg list rounds of rpc-latency (default 5)
   --gate FILE       borg-gate entry point, copied before the run (default dist/borg-gate.js)
@@ -41,6 +42,7 @@ function readOptions() {
       'keys-runs': { type: 'string', default: '3' },
       'audit-records': { type: 'string', default: '1000000' },
       'audit-runs': { type: 'string', default: '3' },
+      appends: { type: 'string', default: '200' },
       archives: { type: 'string', default: '1000' },
       'rpc-runs': { type: 'string', default: '5' },
       gate: { type: 'string', default: 'dist/borg-gate.js' },
@@ -68,6 +70,7 @@ function readOptions() {
     keysRuns: positive('--keys-runs', values['keys-runs']),
     auditRecords: positive('--audit-records', values['audit-records']),
     auditRuns: positive('--audit-runs', values['audit-runs']),
+    appends: positive('--appends', values.appends),
     archives: positive('--archives', values.archives),
     rpcRuns: positive('--rpc-runs', values['rpc-runs']),
     gate: resolve(values.gate),

@@ -3,6 +3,7 @@
 // with `summary` from stats.mjs (summarisePairs for a ratio, summariseSamples for a plain
 // number), or { ..., unavailable: 'reason' } when the figure cannot be measured yet.
 import { measureAudit } from './audit.mjs';
+import { measureAuditAppend } from './audit-append.mjs';
 import { measureConnection } from './connection.mjs';
 import { measureDataPath } from './data-path.mjs';
 import { makeTempDir, removeDir } from './fixtures.mjs';
@@ -63,6 +64,11 @@ export const FIGURES = [
     id: 'audit',
     describe: 'audit summary and a filtered query over a large rotated log: CPU, wall, RSS',
     run: (options) => withTempDir('audit', options, (root) => measureAudit(root, options)),
+  },
+  {
+    id: 'audit-append',
+    describe: 'audit append with fdatasync in one process: latency per record',
+    run: (options) => withTempDir('append', options, (root) => measureAuditAppend(root, options)),
   },
   {
     id: 'rpc-latency',
