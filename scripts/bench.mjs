@@ -12,22 +12,24 @@ import { snapshotBuild } from './bench/snapshot.mjs';
 
 const HELP = `Usage: node scripts/bench.mjs [options]
 
-  --only LIST       comma-separated figures: ${FIGURES.map((figure) => figure.id).join(', ')}
-  --runs N          start-up and keys lookup rounds (default 20)
-  --ssh-runs N      borg list rounds through ssh (default 10)
-  --data-runs N     create and extract rounds (default 1)
-  --size SIZE       data per create, powers of 1024: 1G, 256M (default 1G)
-  --keys-clients N  clients in the large policy of the keys figures (default 100000)
-  --keys-runs N     keys render and keys write rounds (default 3)
-  --audit-records N records in the audit log of the audit figures (default 1000000)
-  --audit-runs N    audit summary and query rounds (default 3)
-  --appends N       timed appends of audit-append (default 200)
-  --archives N      archives in the repository of rpc-latency (default 1000)
-  --rpc-runs N      borg list rounds of rpc-latency (default 5)
-  --gate FILE       borg-gate entry point, copied before the run (default dist/borg-gate.js)
-  --json FILE       also write the rows as JSON
-  --strict          exit 1 when a target is missed
-  --keep            keep the temp directories
+  --only LIST         comma-separated figures: ${FIGURES.map((figure) => figure.id).join(', ')}
+  --runs N            start-up and keys lookup rounds (default 20)
+  --ssh-runs N        borg list rounds through ssh (default 10)
+  --data-runs N       create and extract rounds (default 1)
+  --size SIZE         data per create, powers of 1024: 1G, 256M (default 1G)
+  --keys-clients N    clients in the large policy of the keys figures (default 100000)
+  --keys-runs N       keys render and keys write rounds (default 3)
+  --audit-records N   records in the audit log of the audit figures (default 1000000)
+  --audit-runs N      audit summary and query rounds (default 3)
+  --appends N         timed appends of audit-append (default 200)
+  --doctor-clients N  clients and repositories of the doctor figure (default 1000)
+  --doctor-runs N     first and later doctor runs (default 3 each)
+  --archives N        archives in the repository of rpc-latency (default 1000)
+  --rpc-runs N        borg list rounds of rpc-latency (default 10)
+  --gate FILE         borg-gate entry point, copied before the run (default dist/borg-gate.js)
+  --json FILE         also write the rows as JSON
+  --strict            exit 1 when a target is missed
+  --keep              keep the temp directories
 `;
 
 function readOptions() {
@@ -43,8 +45,10 @@ function readOptions() {
       'audit-records': { type: 'string', default: '1000000' },
       'audit-runs': { type: 'string', default: '3' },
       appends: { type: 'string', default: '200' },
+      'doctor-clients': { type: 'string', default: '1000' },
+      'doctor-runs': { type: 'string', default: '3' },
       archives: { type: 'string', default: '1000' },
-      'rpc-runs': { type: 'string', default: '5' },
+      'rpc-runs': { type: 'string', default: '10' },
       gate: { type: 'string', default: 'dist/borg-gate.js' },
       json: { type: 'string' },
       strict: { type: 'boolean', default: false },
@@ -71,6 +75,8 @@ function readOptions() {
     auditRecords: positive('--audit-records', values['audit-records']),
     auditRuns: positive('--audit-runs', values['audit-runs']),
     appends: positive('--appends', values.appends),
+    doctorClients: positive('--doctor-clients', values['doctor-clients']),
+    doctorRuns: positive('--doctor-runs', values['doctor-runs']),
     archives: positive('--archives', values.archives),
     rpcRuns: positive('--rpc-runs', values['rpc-runs']),
     gate: resolve(values.gate),

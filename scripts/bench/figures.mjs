@@ -6,6 +6,7 @@ import { measureAudit } from './audit.mjs';
 import { measureAuditAppend } from './audit-append.mjs';
 import { measureConnection } from './connection.mjs';
 import { measureDataPath } from './data-path.mjs';
+import { measureDoctor } from './doctor.mjs';
 import { makeTempDir, removeDir } from './fixtures.mjs';
 import { measureKeys } from './keys.mjs';
 import { measureRpcLatency } from './rpc-latency.mjs';
@@ -69,6 +70,11 @@ export const FIGURES = [
     id: 'audit-append',
     describe: 'audit append with fdatasync in one process: latency per record',
     run: (options) => withTempDir('append', options, (root) => measureAuditAppend(root, options)),
+  },
+  {
+    id: 'doctor',
+    describe: 'doctor with one repository per client: first and later runs',
+    run: (options) => withTempDir('doctor', options, (root) => measureDoctor(root, options)),
   },
   {
     id: 'rpc-latency',

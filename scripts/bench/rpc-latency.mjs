@@ -99,7 +99,7 @@ export async function measureRpcLatency(bench, options) {
   const archives = options.archives.toLocaleString('en-US');
   return [
     {
-      figure: `borg list {comment}, ${archives} archives, ${counts.many} RPCs: total`,
+      figure: `borg list {comment}, ${archives} archives, ${counts.many.toLocaleString('en-US')} RPCs: total`,
       baseline: 'plain forced borg serve',
       subject: 'borg-gate serve',
       unit: 'ms',
@@ -107,7 +107,7 @@ export async function measureRpcLatency(bench, options) {
       summary: total,
     },
     {
-      figure: `borg list, added time per RPC (${counts.many} vs ${counts.few} RPCs)`,
+      figure: `borg list, added time per RPC (${counts.many.toLocaleString('en-US')} vs ${counts.few} RPCs)`,
       subject: 'borg-gate serve',
       unit: 'µs',
       summary: summariseSamples(addedPerCall),
