@@ -1,8 +1,9 @@
 // Bundles the CLI with esbuild. Code splitting keeps `serve` (run on every SSH
-// connection) from loading yargs, the generator or the audit reader.
+// connection) from loading yargs, the generator or the audit reader, and `serve` has a
+// bundle of its own (SEPARATE_ENTRIES below).
 import { createHash } from 'node:crypto';
 import { chmod, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 /**
@@ -26,9 +27,27 @@ const { version } = JSON.parse(await readFile('package.json', 'utf8'));
 // Chunk names carry content hashes, so old chunks would pile up in dist/ and ship with npm pack.
 await rm('dist', { recursive: true, force: true });
 
-await build({
-  entryPoints: { 'borg-gate': 'src/main.ts' },
-  outdir: 'dist',
+/**
+ * Entry points bundled in a build of their own, so the process that runs them loads their
+ * few chunks instead of the many small ones they would share with the CLI. Each `import` is
+ * the specifier src/main.ts uses, which the CLI bundle keeps as an import of `output`.
+ */
+const SEPARATE_ENTRIES = [
+  {
+    import: './commands/serve-main.js',
+    source: 'src/commands/serve-main.ts',
+    output: './serve/serve-main.js',
+  },
+];
+
+// CommonJS dependencies in the ESM bundle call require; scripts/cjs-globals.mjs supplies
+// __filename and __dirname.
+const requireBanner = [
+  "import { createRequire as __createRequire } from 'node:module';",
+  'const require = __createRequire(import.meta.url);',
+];
+
+const common = {
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -36,15 +55,6 @@ await build({
   target: 'node20',
   sourcemap: true,
   inject: ['scripts/cjs-globals.mjs'],
-  banner: {
-    // CommonJS dependencies in the ESM bundle call require; scripts/cjs-globals.mjs supplies
-    // __filename and __dirname.
-    js: [
-      '#!/usr/bin/env node',
-      "import { createRequire as __createRequire } from 'node:module';",
-      'const require = __createRequire(import.meta.url);',
-    ].join('\n'),
-  },
   chunkNames: 'chunks/[name]-[hash]',
   // ssh2 loads optional native addons (.node files) that esbuild cannot bundle; it stays a
   // runtime dependency resolved from node_modules.
@@ -54,5 +64,34 @@ await build({
     BORG_GATE_VERSION: JSON.stringify(version),
   },
   logLevel: 'warning',
+};
+
+/** Leaves each separate entry out of the CLI bundle, as an import of its own output file. */
+const importSeparateEntries = {
+  name: 'import-separate-entries',
+  setup(context) {
+    for (const entry of SEPARATE_ENTRIES) {
+      const filter = new RegExp(`^${entry.import.replaceAll('.', '\\.')}$`);
+      context.onResolve({ filter }, () => ({ path: entry.output, external: true }));
+    }
+  },
+};
+
+await build({
+  ...common,
+  entryPoints: { 'borg-gate': 'src/main.ts' },
+  outdir: 'dist',
+  banner: { js: ['#!/usr/bin/env node', ...requireBanner].join('\n') },
+  plugins: [importSeparateEntries],
 });
+
+for (const entry of SEPARATE_ENTRIES) {
+  const output = join('dist', entry.output);
+  await build({
+    ...common,
+    entryPoints: { [basename(output, '.js')]: entry.source },
+    outdir: dirname(output),
+    banner: { js: requireBanner.join('\n') },
+  });
+}
 await chmod('dist/borg-gate.js', 0o755);
