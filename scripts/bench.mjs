@@ -15,8 +15,8 @@ const HELP = `Usage: node scripts/bench.mjs [options]
   --only LIST         comma-separated figures: ${FIGURES.map((figure) => figure.id).join(', ')}
   --runs N            start-up and keys lookup rounds (default 20)
   --ssh-runs N        borg list rounds through ssh (default 10)
-  --data-runs N       create and extract rounds (default 1)
-  --size SIZE         data per create, powers of 1024: 1G, 256M (default 1G)
+  --data-runs N       create and extract rounds of data and listen (default 1)
+  --size SIZE         data per create of data and listen, powers of 1024: 1G, 256M (default 1G)
   --keys-clients N    clients in the large policy of the keys figures (default 100000)
   --keys-runs N       keys render and keys write rounds (default 3)
   --audit-records N   records in the audit log of the audit figures (default 1000000)

@@ -9,6 +9,7 @@ import { measureDataPath } from './data-path.mjs';
 import { measureDoctor } from './doctor.mjs';
 import { makeTempDir, removeDir } from './fixtures.mjs';
 import { measureKeys } from './keys.mjs';
+import { measureListen } from './listen.mjs';
 import { measureRpcLatency } from './rpc-latency.mjs';
 import { measureStartup } from './startup.mjs';
 import { startSshBench } from './through-ssh.mjs';
@@ -55,6 +56,11 @@ export const FIGURES = [
     id: 'data',
     describe: 'borg create and extract of incompressible data: borg-gate vs plain',
     run: (options) => withSshBench('data', options, (bench) => measureDataPath(bench, options)),
+  },
+  {
+    id: 'listen',
+    describe: 'borg create through borg-gate listen vs OpenSSH + borg-gate serve',
+    run: (options) => withSshBench('listen', options, (bench) => measureListen(bench, options)),
   },
   {
     id: 'keys',

@@ -76,6 +76,7 @@ export async function startSshBench(root, gate) {
   const sshd = await startSshd(join(root, 'sshd'), authorizedKeys(setup, keys));
   return {
     ...setup,
+    user: sshd.user,
     url: (path) => `ssh://${sshd.user}@127.0.0.1:${sshd.port}${path}`,
     /** Runs the borg client through the forced command of `keyName`; rejects unless it exits 0. */
     borg: (keyName, args, options = {}) =>
