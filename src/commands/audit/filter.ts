@@ -53,6 +53,18 @@ export function parseTimeArgument(option: string, value: string, now = Date.now(
  * key, can be skipped here although the full filter would match it.
  */
 export function linePrefilter(filter: RecordFilter): (text: string) => boolean {
+  const needles = lineNeedles(filter);
+  const hasTimeRange = filter.since !== undefined || filter.until !== undefined;
+  return (text) => {
+    if (!needles.every((needle) => text.includes(needle))) {
+      return false;
+    }
+    return !hasTimeRange || quickTimeInRange(text, filter);
+  };
+}
+
+/** Returns the texts that every line passing `linePrefilter(filter)` contains. */
+export function lineNeedles(filter: RecordFilter): string[] {
   const needles: string[] = [];
   if (filter.grep !== undefined && filter.grep !== '') {
     needles.push(filter.grep);
@@ -62,13 +74,7 @@ export function linePrefilter(filter: RecordFilter): (text: string) => boolean {
       needles.push(`"${value}"`);
     }
   }
-  const hasTimeRange = filter.since !== undefined || filter.until !== undefined;
-  return (text) => {
-    if (!needles.every((needle) => text.includes(needle))) {
-      return false;
-    }
-    return !hasTimeRange || quickTimeInRange(text, filter);
-  };
+  return needles;
 }
 
 /** Checks the time near the start of a line as the writer lays it out; true when unsure. */

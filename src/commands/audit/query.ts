@@ -1,5 +1,6 @@
-import { parseLine, readAllLogLineBatches } from '../../lib/audit-log/reader.js';
-import { linePrefilter, matchesFilter, type RecordFilter } from './filter.js';
+import { parseLine, readAllLogTextChunks } from '../../lib/audit-log/reader.js';
+import { CandidateLines } from './candidates.js';
+import { matchesFilter, type RecordFilter } from './filter.js';
 import { safeJsonLine, tableHeader, tableRow } from './format.js';
 import type { LineOutput } from './output.js';
 
@@ -26,30 +27,36 @@ export async function runQuery(
   warn: (message: string) => void,
 ): Promise<QueryStats> {
   const stats: QueryStats = { lines: 0, matched: 0, corrupt: 0 };
-  const prefilter = linePrefilter(filter);
+  const candidates = new CandidateLines(filter);
   if (!json) {
     await output.write(tableHeader());
   }
-  reading: for await (const batch of readAllLogLineBatches(logPath)) {
-    stats.lines += batch.length;
-    for (const line of batch) {
-      if (!prefilter(line.text)) {
-        continue;
-      }
-      const record = parseLine(line.text);
+  let file: string | undefined;
+  let firstLine = 1;
+  reading: for await (const chunk of readAllLogTextChunks(logPath)) {
+    if (chunk.file !== file) {
+      file = chunk.file;
+      firstLine = 1;
+    }
+    const rows: string[] = [];
+    const count = candidates.scan(chunk.text, (text, index) => {
+      const record = parseLine(text);
       if (record === undefined) {
         stats.corrupt++;
         if (stats.corrupt <= MAX_CORRUPT_REPORTS) {
-          warn(`${line.file}:${line.line}: skipped a line that is not a JSON record`);
+          warn(`${file}:${firstLine + index}: skipped a line that is not a JSON record`);
         }
-        continue;
+        return;
       }
-      if (!matchesFilter(record, filter)) {
-        continue;
+      if (matchesFilter(record, filter)) {
+        stats.matched++;
+        rows.push(json ? safeJsonLine(text, record) : tableRow(record));
       }
-      stats.matched++;
-      const text = json ? safeJsonLine(line.text, record) : tableRow(record);
-      if (!(await output.write(text))) {
+    });
+    stats.lines += count;
+    firstLine += count;
+    for (const row of rows) {
+      if (!(await output.write(row))) {
         break reading;
       }
     }

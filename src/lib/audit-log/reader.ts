@@ -1,6 +1,6 @@
-import { createReadStream, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { type LogTextChunk, readLogTextChunks } from './chunks.js';
 import { AuditLogError, errorCode } from './errors.js';
 
 /** One line of a log file, numbered from 1, without its newline. */
@@ -57,49 +57,24 @@ function rotatedIndex(base: string, name: string): number | undefined {
 }
 
 /**
- * Streams the lines of one file in batches (one batch per read chunk), decompressing
+ * Streams the lines of one file in batches (one batch per decoded chunk), decompressing
  * `.gz` files, with flat memory use. Batches keep the per-line cost of async iteration low.
  */
 export async function* readLogLineBatches(file: string): AsyncGenerator<LogLine[]> {
-  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip({ chunkSize: 256 * 1024 })) : raw;
-  raw.on('error', (error) => stream.destroy(error));
-  let pending: Buffer | undefined;
   let line = 0;
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const lastNewline = chunk.lastIndexOf(10);
-      if (lastNewline === -1) {
-        pending = pending === undefined ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
-        continue;
-      }
-      // One decode per chunk: cutting after a newline byte never splits a UTF-8 character.
-      const head = chunk.subarray(0, lastNewline);
-      const text =
-        pending === undefined
-          ? head.toString('utf8')
-          : Buffer.concat([pending, head]).toString('utf8');
-      pending =
-        lastNewline + 1 < chunk.length ? Buffer.from(chunk.subarray(lastNewline + 1)) : undefined;
-      const batch: LogLine[] = [];
-      for (const piece of text.split('\n')) {
-        batch.push({ file, line: ++line, text: piece, complete: true });
-      }
-      yield batch;
+  for await (const chunk of readLogTextChunks(file)) {
+    const batch: LogLine[] = [];
+    for (const text of chunk.text.split('\n')) {
+      batch.push({ file, line: ++line, text, complete: chunk.complete });
     }
-  } catch (error) {
-    throw new AuditLogError(
-      file,
-      `failed to read (${errorCode(error) ?? String(error)}): check the file`,
-      {
-        cause: error,
-      },
-    );
-  } finally {
-    raw.destroy();
+    yield batch;
   }
-  if (pending !== undefined) {
-    yield [{ file, line: ++line, text: pending.toString('utf8'), complete: false }];
+}
+
+/** Streams decoded chunks of the current log and its rotated copies, oldest first. */
+export async function* readAllLogTextChunks(logPath: string): AsyncGenerator<LogTextChunk> {
+  for (const file of listLogFiles(logPath)) {
+    yield* readLogTextChunks(file);
   }
 }
 
