@@ -2,7 +2,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLookupArgv, runLookup } from '../../src/commands/keys/lookup.js';
-import { formatIndex, hashPolicySource } from '../../src/lib/authorized-keys/lookup-index.js';
+import { formatIndex } from '../../src/lib/authorized-keys/lookup-index.js';
+import { hashPolicySource } from '../../src/lib/authorized-keys/policy-hash.js';
 import { makeKeys } from '../lib/authorized-keys/fixtures.js';
 
 const { dir, keys } = makeKeys(4);

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { installBlock, parseMode } from '../../lib/authorized-keys/install.js';
-import { formatIndex, hashPolicySource } from '../../lib/authorized-keys/lookup-index.js';
+import { formatIndex } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
+import { hashPolicySource } from '../../lib/authorized-keys/policy-hash.js';
 import { renderBlock } from '../../lib/authorized-keys/render.js';
 import { readCurrentFile, writeFileAtomic } from '../../lib/authorized-keys/safe-write.js';
 import { loadPolicy } from '../../lib/policy/load.js';

@@ -1,14 +1,22 @@
-import { checkGateCommand, formatEntry } from '../../lib/authorized-keys/entry.js';
-import { buildRecord } from '../../lib/authorized-keys/key-records.js';
 import {
-  hashPolicySource,
-  readIndex,
-  searchIndex,
-} from '../../lib/authorized-keys/lookup-index.js';
-import { defaultGatePath } from '../../lib/authorized-keys/render.js';
-import { keyIdentity } from '../../lib/policy/cross-checks.js';
-import { DEFAULT_POLICY_FILE, loadPolicy } from '../../lib/policy/load.js';
-import { readPolicySource } from '../../lib/policy/source.js';
+  checkGateCommand,
+  defaultGatePath,
+  type GateCommand,
+} from '../../lib/authorized-keys/gate-command.js';
+import { closeIndex, openIndex, searchIndex } from '../../lib/authorized-keys/lookup-index.js';
+import { policyMayListKey } from '../../lib/authorized-keys/policy-scan.js';
+import {
+  closePolicyFile,
+  DEFAULT_POLICY_FILE,
+  openPolicyFile,
+  type PolicyFileHandle,
+} from '../../lib/policy/policy-file.js';
+
+// sshd runs this for every key a client offers, so the modules above stay small: the YAML
+// parser, zod and the key parser are imported only when the policy must be parsed.
+
+/** An OpenSSH key blob in base64; anything else cannot be listed in a policy. */
+const KEY_BASE64 = /^[A-Za-z0-9+/]{16,}={0,2}$/;
 
 export interface LookupOptions {
   policyFile: string;
@@ -77,22 +85,54 @@ export async function runLookup(
     policyFile: options.policyFile,
   };
   checkGateCommand(command);
-  const source = await readPolicyText(options.policyFile);
-  if (options.indexFile !== undefined) {
-    const index = await readIndex(options.indexFile);
-    const policyHash = hashPolicySource(source);
-    const found = searchIndex(index, policyHash, command, options.keyType, options.keyBase64);
-    if (found !== 'stale') {
-      return found;
+  // The loader's own checks: no symlinks, owner and mode checked, errors that name the fix.
+  const handle = openPolicyFile(options.policyFile);
+  try {
+    // Most offered keys are in no policy entry, and a byte search settles those without a parse.
+    if (!KEY_BASE64.test(options.keyBase64) || !policyMayListKey(handle, options.keyBase64)) {
+      return undefined;
     }
+    if (options.indexFile !== undefined) {
+      const found = await searchIndexFor(handle, options.indexFile, command, options);
+      if (found !== 'stale') {
+        return found;
+      }
+    }
+  } finally {
+    closePolicyFile(handle);
   }
-  // Most offered keys are in no policy entry; a substring test skips the YAML parse for them.
-  // Line continuations of double-quoted YAML strings are removed first, as the parser would.
-  // NOTE: a key whose base64 is written with YAML escape sequences (\x2B) is not found here.
-  const joined = source.includes('\\') ? source.replace(/\\\r?\n[ \t]*/g, '') : source;
-  if (options.keyBase64.length < 16 || !joined.includes(options.keyBase64)) {
-    return undefined;
+  return lookupInPolicy(options, command, now);
+}
+
+/** Searches the index, which is used only while it was built from exactly these policy bytes. */
+async function searchIndexFor(
+  handle: PolicyFileHandle,
+  indexFile: string,
+  command: GateCommand,
+  options: LookupOptions,
+): Promise<string | undefined | 'stale'> {
+  const { hashPolicyFile } = await import('../../lib/authorized-keys/policy-hash.js');
+  const index = openIndex(indexFile);
+  try {
+    const policyHash = hashPolicyFile(handle);
+    return searchIndex(index, policyHash, command, options.keyType, options.keyBase64);
+  } finally {
+    closeIndex(index);
   }
+}
+
+/** Parses and validates the whole policy, then formats the entry for the key if it is active. */
+async function lookupInPolicy(
+  options: LookupOptions,
+  command: GateCommand,
+  now: Date,
+): Promise<string | undefined> {
+  const [{ loadPolicy }, { keyIdentity }, { buildRecord }, { formatEntry }] = await Promise.all([
+    import('../../lib/policy/load.js'),
+    import('../../lib/policy/cross-checks.js'),
+    import('../../lib/authorized-keys/key-records.js'),
+    import('../../lib/authorized-keys/entry.js'),
+  ]);
   const { policy, file } = await loadPolicy(options.policyFile);
   const identity = `${options.keyType} ${options.keyBase64}`;
   for (const [clientIndex, client] of policy.clients.entries()) {
@@ -125,10 +165,4 @@ export async function runLookupCommand(args: string[]): Promise<number> {
     process.stderr.write(`borg-gate: keys lookup failed: ${(error as Error).message}\n`);
     return 1;
   }
-}
-
-async function readPolicyText(file: string): Promise<string> {
-  // The loader's own reader: no symlinks, owner and mode checked, errors that name the fix.
-  const { bytes } = await readPolicySource(file);
-  return bytes.toString('utf8');
 }

@@ -1,34 +1,11 @@
-import { isAbsolute } from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { DEFAULT_POLICY_FILE } from '../policy/load.js';
-import { CLIENT_ID_PATTERN, parseCidr } from '../policy/schema.js';
+import { DEFAULT_POLICY_FILE } from '../policy/policy-file.js';
+import { CLIENT_ID_PATTERN, parseCidr } from '../policy/values.js';
 import { AuthorizedKeysError } from './errors.js';
+import type { GateCommand } from './gate-command.js';
 import type { KeyRecord } from './key-records.js';
 
-/** Paths of borg-gate and the policy in the forced command. */
-export interface GateCommand {
-  /** Absolute path of the borg-gate executable that sshd runs. */
-  gatePath: string;
-  /** Absolute path of the policy; `--policy` is written only when it is not the default. */
-  policyFile: string;
-}
-
-// sshd runs the forced command through the user's shell, so every word must need no quoting.
-const SHELL_SAFE_PATH = /^\/[A-Za-z0-9._/+@:,-]*$/;
-
-/** Checks that both paths can go into `command="..."` unquoted; throws AuthorizedKeysError. */
-export function checkGateCommand(command: GateCommand): void {
-  for (const [option, path] of [
-    ['--gate-path', command.gatePath],
-    ['--policy', command.policyFile],
-  ] as const) {
-    if (!isAbsolute(path) || !SHELL_SAFE_PATH.test(path)) {
-      throw new AuthorizedKeysError(
-        `${option} ${JSON.stringify(path)} must be an absolute path of letters, digits and "._/+@:,-" because sshd passes the forced command to a shell`,
-      );
-    }
-  }
-}
+export { checkGateCommand, type GateCommand } from './gate-command.js';
 
 /** Formats the authorized_keys line for an active key: options, key type, base64 and comment. */
 export function formatEntry(record: KeyRecord, command: GateCommand): string {

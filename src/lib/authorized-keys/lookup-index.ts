@@ -1,40 +1,91 @@
-import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { GateCommand } from './entry.js';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { AuthorizedKeysError } from './errors.js';
+import type { GateCommand } from './gate-command.js';
 
 /**
- * The lookup index: every active entry keyed by its base64 key, plus the SHA-256 of the policy
- * text it was rendered from. `keys lookup --index` reads entries from it without parsing the policy,
- * and falls back to the policy whenever the hash or the paths differ.
+ * The lookup index: a header with the SHA-256 of the policy text and the forced-command paths,
+ * then one line `<base64> <entry>` for every active key, sorted by base64 in byte order.
+ * `keys lookup --index` finds a line by binary search with a few positional reads, and falls
+ * back to the policy whenever the hash or the paths differ.
  */
 
-const INDEX_HEADER = '# borg-gate lookup index v1';
+const INDEX_HEADER = '# borg-gate lookup index v2';
+
+/** Bytes read per step of the search; most entry lines are a few hundred bytes. */
+const WINDOW_BYTES = 8192;
+
+/** Maximum line length the reader accepts; a line for a 16,384-bit RSA key is about 6 KB. */
+const MAX_LINE_BYTES = 1024 * 1024;
 
 export interface IndexEntry {
   base64: string;
   line: string;
 }
 
-/** Hashes the policy text exactly as read from disk. */
-export function hashPolicySource(source: string | Buffer): string {
-  return createHash('sha256').update(source).digest('hex');
+function formatHeader(policyHash: string, command: GateCommand): string {
+  return [
+    INDEX_HEADER,
+    `# policy-sha256 ${policyHash}`,
+    `# gate-path ${command.gatePath}`,
+    `# policy-file ${command.policyFile}`,
+    '',
+  ].join('\n');
 }
 
+/** Formats the index; `entries` may come in any order. */
 export function formatIndex(
   policyHash: string,
   command: GateCommand,
   entries: IndexEntry[],
 ): string {
-  const lines = [
-    INDEX_HEADER,
-    `# policy-sha256 ${policyHash}`,
-    `# gate-path ${command.gatePath}`,
-    `# policy-file ${command.policyFile}`,
-    ...entries.map((entry) => `${entry.base64} ${entry.line}`),
-  ];
-  return `${lines.join('\n')}\n`;
+  const sorted = [...entries].sort(compareBase64);
+  const lines = sorted.map((entry) => `${entry.base64} ${entry.line}\n`);
+  return formatHeader(policyHash, command) + lines.join('');
+}
+
+/** Orders entries by base64. Base64 is ASCII, so UTF-16 order is the byte order the reader uses. */
+function compareBase64(first: IndexEntry, second: IndexEntry): number {
+  if (first.base64 === second.base64) {
+    return 0;
+  }
+  return first.base64 < second.base64 ? -1 : 1;
+}
+
+/** An open index file that passed the owner and mode checks. */
+export interface IndexFile {
+  fd: number;
+  file: string;
+  size: number;
+}
+
+/** Opens the index, rejecting one that another user could have written. */
+export function openIndex(file: string): IndexFile {
+  let fd: number;
+  try {
+    // O_NOFOLLOW and the owner check: a user who can write the index chooses every forced command.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new AuthorizedKeysError(`cannot open lookup index ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    const info = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!info.isFile() || (info.uid !== 0 && info.uid !== uid) || (info.mode & 0o022) !== 0) {
+      throw new AuthorizedKeysError(
+        `lookup index ${file} must be a regular file owned by root and not writable by group or others`,
+      );
+    }
+    return { fd, file, size: info.size };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+export function closeIndex(index: IndexFile): void {
+  closeSync(index.fd);
 }
 
 /**
@@ -42,44 +93,106 @@ export function formatIndex(
  * other paths, so the caller must read the policy itself.
  */
 export function searchIndex(
-  index: string,
+  index: IndexFile,
   policyHash: string,
   command: GateCommand,
   keyType: string,
   keyBase64: string,
 ): string | undefined | 'stale' {
-  const header = `${INDEX_HEADER}\n# policy-sha256 ${policyHash}\n# gate-path ${command.gatePath}\n# policy-file ${command.policyFile}\n`;
-  if (!index.startsWith(header)) {
+  const header = Buffer.from(formatHeader(policyHash, command), 'utf8');
+  const start = readBytes(index, 0, header.length);
+  if (!start.equals(header)) {
     return 'stale';
   }
-  const start = index.indexOf(`\n${keyBase64} `, header.length - 1);
-  if (start === -1) {
+  const line = findLine(index, header.length, Buffer.from(`${keyBase64} `, 'latin1'));
+  if (line === undefined) {
     return undefined;
   }
-  const end = index.indexOf('\n', start + 1);
-  const line = index.slice(start + 1 + keyBase64.length + 1, end === -1 ? index.length : end);
+  const entry = line.toString('utf8', keyBase64.length + 1);
   // The entry ends in "<type> <base64> <comment>"; a different type word is a different key.
-  return line.includes(` ${keyType} ${keyBase64} `) ? line : undefined;
+  return entry.includes(` ${keyType} ${keyBase64} `) ? entry : undefined;
 }
 
-/** Reads the index, rejecting one that another user could have written. */
-export async function readIndex(file: string): Promise<string> {
-  // O_NOFOLLOW and the owner check: a user who can write the index chooses every forced command.
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((error) => {
-    throw new AuthorizedKeysError(`cannot open lookup index ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  });
-  try {
-    const info = await handle.stat();
-    const uid = process.getuid?.();
-    if (!info.isFile() || (info.uid !== 0 && info.uid !== uid) || (info.mode & 0o022) !== 0) {
+/**
+ * Finds by binary search the line in [bodyStart, size) that starts with `prefix` (the base64
+ * and a space). Lines before `low` sort below it, lines starting at or after
+ * `high` sort above it, and `low` is always the start of a line.
+ */
+function findLine(index: IndexFile, bodyStart: number, prefix: Buffer): Buffer | undefined {
+  let low = bodyStart;
+  let high = index.size;
+  while (low < high) {
+    const middle = low + Math.floor((high - low) / 2);
+    const lineStart = middle === low ? low : nextLineStart(index, middle, high);
+    if (lineStart >= high) {
+      high = middle;
+      continue;
+    }
+    const line = readLine(index, lineStart);
+    const order = compareKey(line, prefix);
+    if (order === 0) {
+      return line;
+    }
+    if (order < 0) {
+      low = lineStart + line.length + 1;
+    } else {
+      high = lineStart;
+    }
+  }
+  return undefined;
+}
+
+/** Compares the key of `line` (its text up to the first space) with the key in `prefix`. */
+function compareKey(line: Buffer, prefix: Buffer): number {
+  const space = line.indexOf(0x20);
+  const keyEnd = space === -1 ? line.length : space;
+  return Buffer.compare(line.subarray(0, keyEnd), prefix.subarray(0, prefix.length - 1));
+}
+
+/** Returns the offset just after the first newline at or after `offset - 1`, or `limit`. */
+function nextLineStart(index: IndexFile, offset: number, limit: number): number {
+  let position = offset - 1;
+  while (position < limit) {
+    const window = readBytes(index, position, Math.min(WINDOW_BYTES, limit - position));
+    const newline = window.indexOf(0x0a);
+    if (newline !== -1) {
+      return position + newline + 1;
+    }
+    position += window.length;
+  }
+  return limit;
+}
+
+/** Reads the line that starts at `offset`, without its newline. */
+function readLine(index: IndexFile, offset: number): Buffer {
+  let length = WINDOW_BYTES;
+  for (;;) {
+    const window = readBytes(index, offset, length);
+    const newline = window.indexOf(0x0a);
+    if (newline !== -1) {
+      return window.subarray(0, newline);
+    }
+    if (offset + window.length >= index.size) {
+      return window;
+    }
+    if (length >= MAX_LINE_BYTES) {
       throw new AuthorizedKeysError(
-        `lookup index ${file} must be a regular file owned by root and not writable by group or others`,
+        `lookup index ${index.file} has a line over ${MAX_LINE_BYTES} bytes; run "borg-gate keys write --index" again`,
       );
     }
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
+    length *= 2;
   }
+}
+
+function readBytes(index: IndexFile, offset: number, length: number): Buffer {
+  const buffer = Buffer.alloc(Math.max(0, Math.min(length, index.size - offset)));
+  let filled = 0;
+  while (filled < buffer.length) {
+    const count = readSync(index.fd, buffer, filled, buffer.length - filled, offset + filled);
+    if (count === 0) {
+      break;
+    }
+    filled += count;
+  }
+  return buffer.subarray(0, filled);
 }

@@ -1,10 +1,11 @@
-import { basename, isAbsolute, resolve } from 'node:path';
 import type { Policy } from '../policy/schema.js';
-import { checkGateCommand, formatEntry, type GateCommand } from './entry.js';
-import { AuthorizedKeysError } from './errors.js';
+import { formatEntry } from './entry.js';
+import { checkGateCommand, type GateCommand } from './gate-command.js';
 import { collectKeyRecords, type KeyRecord } from './key-records.js';
 import type { IndexEntry } from './lookup-index.js';
 import { formatBlock } from './managed-block.js';
+
+export { defaultGatePath } from './gate-command.js';
 
 export interface RenderOptions extends GateCommand {
   blockName: string;
@@ -35,18 +36,4 @@ export function renderBlock(
   const lines = entries.map((entry) => entry.line);
   const block = formatBlock(options.blockName, options.policyFile, lines);
   return { block, records, entries };
-}
-
-/**
- * Returns the path sshd should run: the script this process was started as, without resolving
- * symlinks, so a global npm install keeps its stable `bin` link (e.g. /usr/local/bin/borg-gate)
- * across upgrades. Throws when this process was not started as borg-gate (e.g. under a test runner).
- */
-export function defaultGatePath(script = process.argv[1]): string {
-  if (script === undefined || !/^borg-gate(\.js|\.mjs)?$/.test(basename(script))) {
-    throw new AuthorizedKeysError(
-      'cannot tell where the borg-gate executable is; pass --gate-path /absolute/path/to/borg-gate',
-    );
-  }
-  return isAbsolute(script) ? script : resolve(script);
 }

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  closeIndex,
   formatIndex,
-  hashPolicySource,
-  readIndex,
+  type IndexEntry,
+  openIndex,
   searchIndex,
 } from '../../../src/lib/authorized-keys/lookup-index.js';
+import { hashPolicySource } from '../../../src/lib/authorized-keys/policy-hash.js';
 
 const command = { gatePath: '/usr/local/bin/borg-gate', policyFile: '/etc/borg-gate/policy.yaml' };
 const hash = hashPolicySource('version: 1\n');
@@ -15,30 +17,51 @@ const entry = (base64: string, type = 'ssh-ed25519') => ({
   base64,
   line: `command="x",restrict ${type} ${base64} comment`,
 });
-const index = formatIndex(hash, command, [entry('AAAAfirst'), entry('AAAAsecond', 'ssh-rsa')]);
 const dir = mkdtempSync(join(tmpdir(), 'borg-gate-index-'));
+const indexFile = join(dir, 'lookup.index');
+writeFileSync(
+  indexFile,
+  formatIndex(hash, command, [entry('AAAAsecond', 'ssh-rsa'), entry('AAAAfirst')]),
+  { mode: 0o644 },
+);
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Opens `file`, searches it for one key and closes it again. */
+function search(
+  file: string,
+  keyType: string,
+  keyBase64: string,
+  policyHash = hash,
+  gate = command,
+): string | undefined | 'stale' {
+  const index = openIndex(file);
+  try {
+    return searchIndex(index, policyHash, gate, keyType, keyBase64);
+  } finally {
+    closeIndex(index);
+  }
+}
+
 describe('searchIndex', () => {
   it('finds entry', () => {
-    expect(searchIndex(index, hash, command, 'ssh-rsa', 'AAAAsecond')).toBe(
+    expect(search(indexFile, 'ssh-rsa', 'AAAAsecond')).toBe(
       'command="x",restrict ssh-rsa AAAAsecond comment',
     );
   });
 
   it('unknown key is undefined', () => {
-    expect(searchIndex(index, hash, command, 'ssh-ed25519', 'AAAAthird')).toBeUndefined();
+    expect(search(indexFile, 'ssh-ed25519', 'AAAAthird')).toBeUndefined();
   });
 
   it('prefix of a key is undefined', () => {
-    expect(searchIndex(index, hash, command, 'ssh-ed25519', 'AAAAfir')).toBeUndefined();
+    expect(search(indexFile, 'ssh-ed25519', 'AAAAfir')).toBeUndefined();
   });
 
   it('other type is undefined', () => {
-    expect(searchIndex(index, hash, command, 'ssh-rsa', 'AAAAfirst')).toBeUndefined();
+    expect(search(indexFile, 'ssh-rsa', 'AAAAfirst')).toBeUndefined();
   });
 
   it.each([
@@ -46,27 +69,58 @@ describe('searchIndex', () => {
     ['gate path changed', hash, { ...command, gatePath: '/opt/borg-gate' }],
     ['policy path changed', hash, { ...command, policyFile: '/srv/policy.yaml' }],
   ])('%s is stale', (_name, policyHash, gate) => {
-    expect(searchIndex(index, policyHash, gate, 'ssh-ed25519', 'AAAAfirst')).toBe('stale');
+    expect(search(indexFile, 'ssh-ed25519', 'AAAAfirst', policyHash, gate)).toBe('stale');
+  });
+
+  it('empty index finds nothing', () => {
+    const file = join(dir, 'empty.index');
+    writeFileSync(file, formatIndex(hash, command, []), { mode: 0o644 });
+    expect(search(file, 'ssh-ed25519', 'AAAAfirst')).toBeUndefined();
+  });
+
+  it('truncated header is stale', () => {
+    const file = join(dir, 'truncated.index');
+    writeFileSync(file, formatIndex(hash, command, []).slice(0, 40), { mode: 0o644 });
+    expect(search(file, 'ssh-ed25519', 'AAAAfirst')).toBe('stale');
   });
 });
 
-describe('readIndex', () => {
-  it('reads root-owned file', async () => {
-    const file = join(dir, 'ok.index');
-    writeFileSync(file, index, { mode: 0o644 });
-    expect(await readIndex(file)).toBe(index);
+describe('searchIndex over many entries', () => {
+  // Keys of varying length, some prefixes of others, and lines longer than one read window.
+  const keys = Array.from({ length: 3000 }, (_, at) => `AAAA${(at * 7919).toString(36)}`);
+  const entries: IndexEntry[] = keys.map((base64, at) => ({
+    base64,
+    line: `restrict ssh-ed25519 ${base64} ${at % 500 === 0 ? 'c'.repeat(20_000) : `host${at}`}`,
+  }));
+  const file = join(dir, 'many.index');
+  writeFileSync(file, formatIndex(hash, command, entries), { mode: 0o644 });
+
+  it('finds every entry', () => {
+    for (const [at, base64] of keys.entries()) {
+      expect(search(file, 'ssh-ed25519', base64)).toBe(entries[at]!.line);
+    }
   });
 
-  it('group-writable rejected', async () => {
+  it.each(['AAAA', 'AAAA00', 'AAAAzzzzzz', '+AAA', 'zzzz'])('absent %s is undefined', (key) => {
+    expect(search(file, 'ssh-ed25519', key)).toBeUndefined();
+  });
+});
+
+describe('openIndex', () => {
+  it('opens root-owned file', () => {
+    expect(search(indexFile, 'ssh-ed25519', 'AAAAfirst')).toMatch(/AAAAfirst/);
+  });
+
+  it('group-writable rejected', () => {
     const file = join(dir, 'writable.index');
-    writeFileSync(file, index);
+    writeFileSync(file, formatIndex(hash, command, []));
     chmodSync(file, 0o664);
-    await expect(readIndex(file)).rejects.toThrow(/not writable by group or others/);
+    expect(() => openIndex(file)).toThrow(/not writable by group or others/);
   });
 
-  it('symlink rejected', async () => {
+  it('symlink rejected', () => {
     const file = join(dir, 'link.index');
-    symlinkSync(join(dir, 'ok.index'), file);
-    await expect(readIndex(file)).rejects.toThrow(/cannot open lookup index/);
+    symlinkSync(indexFile, file);
+    expect(() => openIndex(file)).toThrow(/cannot open lookup index/);
   });
 });
