@@ -74,7 +74,10 @@ async function countBoth(bench, archives) {
  * cancels out of the time it adds per RPC.
  */
 export async function measureRpcLatency(bench, options) {
+  const started = performance.now();
   await makeRepository(bench, options.archives);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  process.stderr.write(`  created ${options.archives} archives in ${seconds} s\n`);
   const counts = await countBoth(bench, options.archives);
   const samples = { plainMany: [], gateMany: [], plainFew: [], gateFew: [] };
   const list = (keyName, format, side) => async () => {
