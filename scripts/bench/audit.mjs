@@ -12,7 +12,7 @@ const SMALL_SHARE = 10;
 /** Largest peak RSS of the large log, as a multiple of the small one's, that counts as flat. */
 const FLAT_MEMORY = 2;
 
-/** A client with allowed and refused connections in a generated log of 1,677 records or more. */
+/** A client with refused connections in every generated log of 1,677 records or more. */
 const QUERY_CLIENT = 'client-00013';
 
 /** `audit query` exits 1 when no record matches, as in a log too small to have one. */
