@@ -104,7 +104,10 @@ const rows = [];
 try {
   for (const figure of FIGURES.filter((entry) => options.only.includes(entry.id))) {
     process.stderr.write(`measuring ${figure.describe} ...\n`);
+    const started = performance.now();
     rows.push(...(await figure.run({ ...options, gate: snapshot.entry })));
+    const seconds = Math.round((performance.now() - started) / 1000);
+    process.stderr.write(`  ${figure.id} took ${seconds} s\n`);
   }
 } finally {
   removeDir(snapshot.root);
