@@ -3,7 +3,6 @@ import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { installBlock, parseMode } from '../../lib/authorized-keys/install.js';
 import { formatIndex } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
-import { hashPolicySource } from '../../lib/authorized-keys/policy-hash.js';
 import { renderBlock } from '../../lib/authorized-keys/render.js';
 import { readCurrentFile, writeFileAtomic } from '../../lib/authorized-keys/safe-write.js';
 import { loadPolicy } from '../../lib/policy/load.js';
@@ -22,7 +21,7 @@ export async function runWrite(
   args: KeysArgs & { owner?: string; index?: string; mode?: string },
 ): Promise<number> {
   const target = authorizedKeysFileOf(args);
-  const { policy, file, source } = await loadPolicy(policyFileOf(args));
+  const { policy, file, sourceSha256 } = await loadPolicy(policyFileOf(args));
   const options = renderOptionsOf(args);
   const rendered = renderBlock(policy, file, options);
   const result = await installBlock(target, rendered.block, {
@@ -31,7 +30,8 @@ export async function runWrite(
     mode: parseMode(args.mode),
   });
   if (args.index !== undefined) {
-    const index = formatIndex(hashPolicySource(source), options, rendered.entries);
+    // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
+    const index = formatIndex(sourceSha256, options, rendered.entries);
     await writeIfChanged(resolve(args.index), index);
   }
   const summary = `${rendered.entries.length} entries from ${file}`;

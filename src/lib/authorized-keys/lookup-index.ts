@@ -38,17 +38,12 @@ export function formatIndex(
   command: GateCommand,
   entries: IndexEntry[],
 ): string {
-  const sorted = [...entries].sort(compareBase64);
-  const lines = sorted.map((entry) => `${entry.base64} ${entry.line}\n`);
+  const lines = entries.map((entry) => `${entry.base64} ${entry.line}\n`);
+  // The default sort compares UTF-16 code units, which for ASCII base64 is the byte order the
+  // reader uses. A space (0x20) sorts below every base64 character, so a key that is a prefix
+  // of another sorts first, as in the reader's comparison of keys alone.
+  lines.sort();
   return formatHeader(policyHash, command) + lines.join('');
-}
-
-/** Orders entries by base64. Base64 is ASCII, so UTF-16 order is the byte order the reader uses. */
-function compareBase64(first: IndexEntry, second: IndexEntry): number {
-  if (first.base64 === second.base64) {
-    return 0;
-  }
-  return first.base64 < second.base64 ? -1 : 1;
 }
 
 /** An open index file that passed the owner and mode checks. */

@@ -11,6 +11,8 @@ export interface LoadedPolicy {
   file: string;
   policy: Policy;
   source: string;
+  /** SHA-256 (hex) of the file's bytes as read, which a lookup index records. */
+  sourceSha256: string;
 }
 
 /** Resolves the policy file from an explicit option, `BORG_GATE_POLICY`, or the default. */
@@ -26,12 +28,12 @@ export async function loadPolicy(file: string): Promise<LoadedPolicy> {
   const source = await readPolicySource(file);
   const text = source.bytes.toString('utf8');
   const policy = parsePolicy(file, text);
-  refreshCache(file, source, policy);
-  return { file, policy, source: text };
+  const digest = sourceDigest(source.bytes);
+  refreshCache(file, source, digest, policy);
+  return { file, policy, source: text, sourceSha256: digest };
 }
 
-function refreshCache(file: string, source: PolicySource, policy: Policy): void {
-  const digest = sourceDigest(source.bytes);
+function refreshCache(file: string, source: PolicySource, digest: string, policy: Policy): void {
   try {
     if (!hasCurrentCache(file, source, digest)) {
       writePolicyCache(file, source, digest, policy);

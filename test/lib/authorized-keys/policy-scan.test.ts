@@ -64,6 +64,19 @@ describe('hashPolicyFile', () => {
       closePolicyFile(handle);
     }
   });
+
+  it('hashes bytes that are not UTF-8', () => {
+    const bytes = Buffer.from('version: 1\n# caf\xe9\n', 'latin1');
+    const file = join(dir, 'latin1.yaml');
+    writeFileSync(file, bytes, { mode: 0o600 });
+    const handle = openPolicyFile(file);
+    try {
+      expect(hashPolicyFile(handle)).toBe(hashPolicySource(bytes));
+      expect(hashPolicyFile(handle)).not.toBe(hashPolicySource(bytes.toString('utf8')));
+    } finally {
+      closePolicyFile(handle);
+    }
+  });
 });
 
 describe('openPolicyFile', () => {
