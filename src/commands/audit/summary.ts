@@ -17,7 +17,24 @@ const SUMMARY_FIELDS = [
   'bytes_in',
   'bytes_out',
   'rpc.commit',
-] as const;
+  'restrictions',
+];
+
+/** Builds the record the filter and the totals read from the projected values. */
+function summaryRecord(values: unknown[]): Record<string, unknown> {
+  return {
+    time: values[0],
+    event: values[1],
+    client_id: values[2],
+    decision: values[3],
+    reason: values[4],
+    repository: values[5],
+    bytes_in: values[6],
+    bytes_out: values[7],
+    'rpc.commit': values[8],
+    restrictions: values[9],
+  };
+}
 
 /** Reads the log and its rotated copies once and aggregates per client; memory grows per client. */
 export async function summarizeClients(
@@ -29,15 +46,18 @@ export async function summarizeClients(
   const candidates = new CandidateLines(filter);
   // `restrictions` is only read by the repository filter, and decoding it costs time.
   const project = createRecordProjector(
-    filter.repository === undefined ? SUMMARY_FIELDS : [...SUMMARY_FIELDS, 'restrictions'],
+    filter.repository === undefined ? SUMMARY_FIELDS.slice(0, -1) : SUMMARY_FIELDS,
   );
   let corrupt = 0;
   for await (const chunk of readAllLogTextChunks(logPath)) {
     candidates.scan(chunk.text, (line) => {
-      const record = project(line);
-      if (record === undefined) {
+      const values = project(line);
+      if (values === undefined) {
         corrupt++;
-      } else if (matchesFilter(record, filter)) {
+        return;
+      }
+      const record = summaryRecord(values);
+      if (matchesFilter(record, filter)) {
         clients.add(record);
       }
     });

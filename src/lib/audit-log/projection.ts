@@ -1,8 +1,8 @@
 import { FIELD_ORDER } from './fields.js';
 import { parseLine } from './reader.js';
 
-// JSON (RFC 8259) without whitespace, as regular expression source. A nested array or
-// object may only contain strings, numbers and literals, as the writer's records do.
+// The JSON syntax that JSON.parse accepts, without whitespace, as regular expression source.
+// A nested array or object may only contain strings, numbers and literals, as records do.
 const CHAR = String.raw`[^"\\\x00-\x1f]`;
 const ESCAPE = String.raw`\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})`;
 const STRING = `"${CHAR}*(?:${ESCAPE}${CHAR}*)*"`;
@@ -13,11 +13,11 @@ const FLAT_OBJECT = String.raw`\{(?:${STRING}:${SCALAR}(?:,${STRING}:${SCALAR})*
 const VALUE = `(?:${SCALAR}|${FLAT_ARRAY}|${FLAT_OBJECT})`;
 
 /**
- * Parses one log line into an object with the chosen fields of its record, undefined for a
- * field the record lacks. Returns undefined when `parseLine` does. The object is reused:
- * the next call overwrites it.
+ * Parses one log line into the values of the chosen fields of its record, in the order of
+ * the fields, undefined for a field the record lacks. Returns undefined when `parseLine`
+ * does. The array is reused: the next call overwrites it.
  */
-export type RecordProjector = (line: string) => Record<string, unknown> | undefined;
+export type RecordProjector = (line: string) => unknown[] | undefined;
 
 /**
  * Returns a parser for chosen fields of record lines, for readers that look at a few
@@ -34,14 +34,14 @@ export function createRecordProjector(fields: readonly string[]): RecordProjecto
   const captured = FIELD_ORDER.filter((key) => paths.some(([first]) => first === key));
   const groups = paths.map(([key]) => captured.indexOf(key as never) + 1);
   const members = paths.map(([, member]) => member);
-  const record: Record<string, unknown> = Object.fromEntries(fields.map((f) => [f, undefined]));
+  const values: unknown[] = fields.map(() => undefined);
 
   return (line) => {
     const match = pattern.exec(line);
     if (match === null) {
-      return pickFields(parseLine(line), fields, paths);
+      return pickFields(parseLine(line), paths, values);
     }
-    for (let index = 0; index < fields.length; index++) {
+    for (let index = 0; index < groups.length; index++) {
       const group = groups[index]!;
       const text = group === 0 ? undefined : match[group];
       const member = members[index];
@@ -49,9 +49,9 @@ export function createRecordProjector(fields: readonly string[]): RecordProjecto
       if (text !== undefined) {
         value = member === undefined ? decodeValue(text) : decodeMember(text, member);
       }
-      record[fields[index]!] = value;
+      values[index] = value;
     }
-    return record;
+    return values;
   };
 }
 
@@ -120,19 +120,18 @@ function decodeValue(text: string): unknown {
 
 function pickFields(
   record: Record<string, unknown> | undefined,
-  fields: readonly string[],
   paths: ReadonlyArray<[string, string?]>,
-): Record<string, unknown> | undefined {
+  values: unknown[],
+): unknown[] | undefined {
   if (record === undefined) {
     return undefined;
   }
-  const picked: Record<string, unknown> = {};
-  for (let index = 0; index < fields.length; index++) {
+  for (let index = 0; index < paths.length; index++) {
     const [key, member] = paths[index]!;
     const value = memberOf(record, key);
-    picked[fields[index]!] = member === undefined ? value : memberOf(value, member);
+    values[index] = member === undefined ? value : memberOf(value, member);
   }
-  return picked;
+  return values;
 }
 
 /** Returns the own member `name` of a JSON object; undefined for other values. */
