@@ -14,9 +14,13 @@ import {
   sha256Hex,
 } from './cache-layout.js';
 import { writeAtomically } from './cache-write.js';
+import { digestOfBytes, type PolicyDigest } from './policy-digest.js';
 // Type imports only, so a cache hit never loads zod with the schema module.
 import type { Client, Policy } from './schema.js';
 import type { PolicySource } from './source.js';
+import { stateDirHint } from './state-dir.js';
+
+export { DEFAULT_STATE_DIR, stateDirHint } from './state-dir.js';
 
 /**
  * Hash of the sources that validated a cached policy. scripts/build.mjs defines it, so a cache
@@ -24,9 +28,6 @@ import type { PolicySource } from './source.js';
  */
 declare const BORG_GATE_BUILD_ID: string | undefined;
 const BUILD_ID = typeof BORG_GATE_BUILD_ID === 'string' ? BORG_GATE_BUILD_ID : 'unbundled';
-
-/** The schema's default `state_dir`. A unit test keeps the two equal. */
-export const DEFAULT_STATE_DIR = '/var/lib/borg-gate';
 
 /** Bytes read first: the header and, for policies of up to about 500,000 clients, the index. */
 const FIRST_READ_BYTES = 64 * 1024;
@@ -44,27 +45,6 @@ export function sourceDigest(bytes: Buffer): string {
   return sha256Hex(bytes);
 }
 
-/**
- * Returns the directory a plain top-level `state_dir: /path` line names, or the default. Any
- * other spelling (quotes, flow style) yields a directory where no cache is written, so the
- * policy is validated in full on every connection.
- */
-export function stateDirHint(bytes: Buffer): string {
-  const key = Buffer.from('state_dir:');
-  let start = bytes.subarray(0, key.length).equals(key) ? 0 : -1;
-  if (start === -1) {
-    const found = bytes.indexOf(Buffer.from('\nstate_dir:'));
-    start = found === -1 ? -1 : found + 1;
-  }
-  if (start === -1) {
-    return DEFAULT_STATE_DIR;
-  }
-  const end = bytes.indexOf(0x0a, start);
-  const line = bytes.toString('utf8', start + key.length, end === -1 ? undefined : end);
-  const match = /^[ \t]*(\/[^\s#'"]*)[ \t]*(#.*)?\r?$/.exec(line);
-  return match?.[1] ?? DEFAULT_STATE_DIR;
-}
-
 /** Path of the cache for `policyFile` in `stateDir`. The name hashes the absolute policy path. */
 export function cacheFileFor(stateDir: string, policyFile: string): string {
   const name = createHash('sha256').update(resolve(policyFile)).digest('hex').slice(0, 16);
@@ -74,17 +54,16 @@ export function cacheFileFor(stateDir: string, policyFile: string): string {
 /**
  * Reads one client from the cache of `policyFile`. Returns undefined, so the caller validates
  * the policy in full, unless the cache is a regular file owned by the policy's owner, writable
- * by no one else, of the size its header records, from this build, made from exactly `source`'s
- * bytes, and the index and the client's bucket match their SHA-256 in the header and the index.
- * Only the header, the index and that bucket are read.
+ * by no one else, of the size its header records, from this build, made from exactly the bytes
+ * `policy` was computed from, and the index and the client's bucket match their SHA-256 in the
+ * header and the index. Only the header, the index and that bucket are read.
  */
 export function readCachedClient(
   policyFile: string,
-  source: PolicySource,
-  digest: string,
+  policy: PolicyDigest,
   clientId: string,
 ): CachedClient | undefined {
-  return withVerifiedCache(policyFile, source, digest, (cache) => {
+  return withVerifiedCache(policyFile, policy, (cache) => {
     const bucket = readBucket(cache, bucketOf(clientId, cache.header.bucket_count));
     if (bucket === undefined) {
       return undefined;
@@ -98,7 +77,8 @@ export function readCachedClient(
  * SHA-256, so admin commands skip a rewrite. This reads the whole cache.
  */
 export function hasCurrentCache(policyFile: string, source: PolicySource, digest: string): boolean {
-  return withVerifiedCache(policyFile, source, digest, allBucketsMatch) === true;
+  const policy = digestOfBytes(source.bytes, source.uid, digest);
+  return withVerifiedCache(policyFile, policy, allBucketsMatch) === true;
 }
 
 /** Reason a cache was not written. */
@@ -124,7 +104,8 @@ export function writePolicyCache(
   if (!isDirectory(policy.state_dir)) {
     return 'no-state-dir';
   }
-  const bytes = encodeCache(originOf(policyFile, source, digest), policy);
+  const origin = originOf(policyFile, digestOfBytes(source.bytes, source.uid, digest));
+  const bytes = encodeCache(origin, policy);
   if (bytes === undefined) {
     return 'not-faithful';
   }
@@ -142,28 +123,27 @@ interface VerifiedCache {
   head: Buffer;
 }
 
-function originOf(policyFile: string, source: PolicySource, digest: string): CacheOrigin {
+function originOf(policyFile: string, policy: PolicyDigest): CacheOrigin {
   return {
     build: BUILD_ID,
     policy_file: resolve(policyFile),
-    source_sha256: digest,
-    source_size: source.bytes.length,
+    source_sha256: policy.sha256,
+    source_size: policy.size,
   };
 }
 
 /** Opens and checks the cache of `policyFile`, passes it to `use`, and closes it. */
 function withVerifiedCache<T>(
   policyFile: string,
-  source: PolicySource,
-  digest: string,
+  policy: PolicyDigest,
   use: (cache: VerifiedCache) => T | undefined,
 ): T | undefined {
-  const opened = openTrustedCache(cacheFileFor(stateDirHint(source.bytes), policyFile), source);
+  const opened = openTrustedCache(cacheFileFor(policy.stateDir, policyFile), policy.uid);
   if (opened === undefined) {
     return undefined;
   }
   try {
-    const cache = verifyHead(opened.fd, opened.size, originOf(policyFile, source, digest));
+    const cache = verifyHead(opened.fd, opened.size, originOf(policyFile, policy));
     return cache === undefined ? undefined : use(cache);
   } catch {
     // A damaged cache is a miss, and the full loader then decides about the policy itself.
@@ -175,7 +155,7 @@ function withVerifiedCache<T>(
 
 function openTrustedCache(
   file: string,
-  source: PolicySource,
+  ownerUid: number,
 ): { fd: number; size: number } | undefined {
   let fd: number;
   try {
@@ -193,7 +173,7 @@ function openTrustedCache(
     return undefined;
   }
   // NOTE: the cache is trusted as much as the policy file: same owner, no group or other write.
-  if (!info.isFile() || info.uid !== source.uid || (info.mode & 0o022) !== 0) {
+  if (!info.isFile() || info.uid !== ownerUid || (info.mode & 0o022) !== 0) {
     closeSync(fd);
     return undefined;
   }

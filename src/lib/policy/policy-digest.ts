@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { fstatSync } from 'node:fs';
+import { closePolicyFile, openPolicyFile, readPolicyChunks } from './source.js';
+import { StateDirScanner, stateDirHint } from './state-dir.js';
+
+/** Facts of a policy file that its cache is bound to: owner, size and SHA-256 of the bytes. */
+export interface PolicyDigest {
+  uid: number;
+  size: number;
+  sha256: string;
+  /** The directory a top-level `state_dir:` line of the bytes names, or the default. */
+  stateDir: string;
+}
+
+/**
+ * Opens a policy file with the checks of readPolicySource (no symlink, owner, mode, size) and
+ * hashes its bytes in chunks of one reused buffer. A cache hit needs nothing else from the
+ * file, so the bytes are never held in memory at once. Throws PolicyError.
+ */
+export function digestPolicyFile(file: string): PolicyDigest {
+  const handle = openPolicyFile(file);
+  try {
+    const { uid } = fstatSync(handle.fd);
+    const hash = createHash('sha256');
+    const scanner = new StateDirScanner();
+    let size = 0;
+    readPolicyChunks(handle, (chunk) => {
+      hash.update(chunk);
+      scanner.push(chunk);
+      size += chunk.length;
+    });
+    return { uid, size, sha256: hash.digest('hex'), stateDir: scanner.result() };
+  } finally {
+    closePolicyFile(handle);
+  }
+}
+
+/** Returns the digest of policy bytes already read, with `sha256` computed by the caller. */
+export function digestOfBytes(bytes: Buffer, uid: number, sha256: string): PolicyDigest {
+  return { uid, size: bytes.length, sha256, stateDir: stateDirHint(bytes) };
+}
