@@ -68,7 +68,7 @@ export function parsePublicKey(text: string, label: string | (() => string) = 'k
     : checkKeyBlob(type, decodeBase64(base64, fail), fail);
 
   const comment = line.slice(typeWord.length).trimStart().slice(base64.length).trim();
-  // decodeBase64 checked that the blob re-encodes to exactly this base64 text.
+  // Either check above ensures that the blob re-encodes to exactly this base64 text.
   return new ParsedPublicKey(type, base64, comment.replace(/[ \t]+/g, ' '), bits);
 }
 
