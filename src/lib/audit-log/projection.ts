@@ -88,11 +88,23 @@ function decodeMember(text: string, name: string): unknown {
   for (let at = text.lastIndexOf(key); at > 0; at = text.lastIndexOf(key, at - 1)) {
     const before = text.charCodeAt(at - 1);
     if (before === 0x7b || before === 0x2c) {
-      SCALAR_AT.lastIndex = at + key.length;
-      return decodeValue(SCALAR_AT.exec(text)![0]);
+      return decodeScalarAt(text, at + key.length);
     }
   }
   return undefined;
+}
+
+/** Decodes the scalar that starts at `start` of a flat object the pattern matched. */
+function decodeScalarAt(text: string, start: number): unknown {
+  // The pattern checked the syntax, so `true` or `false` here is the whole literal.
+  if (text.startsWith('true', start)) {
+    return true;
+  }
+  if (text.startsWith('false', start)) {
+    return false;
+  }
+  SCALAR_AT.lastIndex = start;
+  return decodeValue(SCALAR_AT.exec(text)![0]);
 }
 
 /** Decodes the text of one JSON value that the pattern matched. */
