@@ -37,7 +37,11 @@ export function findBlock(text: string, name: string, file: string): BlockLocati
     const newline = text.indexOf('\n', offset);
     const next = newline === -1 ? text.length : newline + 1;
     lineNumber += 1;
-    const marker = MARKER.exec(text.slice(offset, newline === -1 ? text.length : newline));
+    // Only a line starting with "#" can be a marker; skipping the others saves slicing 100,000 entries.
+    const marker =
+      text.charCodeAt(offset) === 0x23
+        ? MARKER.exec(text.slice(offset, newline === -1 ? text.length : newline))
+        : null;
     if (marker !== null) {
       const [, kind, markerName] = marker as unknown as [string, string, string];
       const where = `${file}:${lineNumber}`;
