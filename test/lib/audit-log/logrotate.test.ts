@@ -103,7 +103,10 @@ describe.skipIf(!existsSync(LOGROTATE))('deploy/logrotate/borg-gate', () => {
     expect(result.files.length).toBeGreaterThan(3);
     // logrotate moves a file it did not expect aside as audit.log-DATE.backup.
     expect(readdirSync(dir).filter((name) => name.endsWith('.backup'))).toEqual([]);
-    expect(statSync(logPath).mode & 0o777).toBe(0o640);
+    // With nocreate, the newest file is the one the last writer created, unless a rotation
+    // came after the last record.
+    const newest = existsSync(logPath) ? logPath : `${logPath}.1`;
+    expect(statSync(newest).mode & 0o777).toBe(0o640);
     const sessions = new Set<string>();
     for await (const line of readAllLogLines(logPath)) {
       sessions.add(JSON.parse(line.text).session_id);
