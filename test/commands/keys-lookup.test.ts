@@ -129,6 +129,30 @@ describe('runLookup with index', () => {
     expect(await runLookup(options(3))).toBeUndefined();
   });
 
+  it('ignores listed key when policy changed', async () => {
+    const fake = 'command="from-index",restrict';
+    writeFileSync(
+      indexFile,
+      formatIndex(hashPolicySource('other text'), { gatePath, policyFile }, [
+        { base64: words[0]![1], line: `${fake} ${keys[0]}` },
+      ]),
+    );
+    const entry = await runLookup(options(0));
+    expect(entry).not.toContain('from-index');
+    expect(entry).toMatch(/--client web1/);
+  });
+
+  it('falls back when paths differ', async () => {
+    const source = readFileSync(policyFile);
+    writeFileSync(
+      indexFile,
+      formatIndex(hashPolicySource(source), { gatePath: '/opt/other/borg-gate', policyFile }, [
+        { base64: words[0]![1], line: 'command="from-index",restrict' },
+      ]),
+    );
+    expect(await runLookup(options(0))).toMatch(/--client web1/);
+  });
+
   it('falls back when policy changed', async () => {
     writeFileSync(
       indexFile,

@@ -88,8 +88,7 @@ export async function runLookup(
   // The loader's own checks: no symlinks, owner and mode checked, errors that name the fix.
   const handle = openPolicyFile(options.policyFile);
   try {
-    // Most offered keys are in no policy entry, and a byte search settles those without a parse.
-    if (!KEY_BASE64.test(options.keyBase64) || !policyMayListKey(handle, options.keyBase64)) {
+    if (!KEY_BASE64.test(options.keyBase64)) {
       return undefined;
     }
     if (options.indexFile !== undefined) {
@@ -97,6 +96,9 @@ export async function runLookup(
       if (found !== 'stale') {
         return found;
       }
+    } else if (!policyMayListKey(handle, options.keyBase64)) {
+      // Most offered keys are in no policy entry, and a byte search settles those without a parse.
+      return undefined;
     }
   } finally {
     closePolicyFile(handle);
@@ -104,21 +106,33 @@ export async function runLookup(
   return lookupInPolicy(options, command, now);
 }
 
-/** Searches the index, which is used only while it was built from exactly these policy bytes. */
+/**
+ * Looks the key up in the index, which counts only while it was built from exactly these policy
+ * bytes. A key the index lists costs one hash of the policy, and a key it lacks one byte
+ * search, unless the policy text mentions that key and so the hash must decide.
+ */
 async function searchIndexFor(
   handle: PolicyFileHandle,
   indexFile: string,
   command: GateCommand,
   options: LookupOptions,
 ): Promise<string | undefined | 'stale'> {
-  const { hashPolicyFile } = await import('../../lib/authorized-keys/policy-hash.js');
   const index = openIndex(indexFile);
+  let match: ReturnType<typeof searchIndex>;
   try {
-    const policyHash = hashPolicyFile(handle);
-    return searchIndex(index, policyHash, command, options.keyType, options.keyBase64);
+    match = searchIndex(index, command, options.keyType, options.keyBase64);
   } finally {
     closeIndex(index);
   }
+  const listed = match !== 'stale' && match.entry !== undefined;
+  if (!listed && !policyMayListKey(handle, options.keyBase64)) {
+    return undefined;
+  }
+  if (match === 'stale') {
+    return 'stale';
+  }
+  const { hashPolicyFile } = await import('../../lib/authorized-keys/policy-hash.js');
+  return hashPolicyFile(handle) === match.policyHash ? match.entry : 'stale';
 }
 
 /** Parses and validates the whole policy, then formats the entry for the key if it is active. */

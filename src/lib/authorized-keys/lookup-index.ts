@@ -22,14 +22,16 @@ export interface IndexEntry {
   line: string;
 }
 
+/** Header text up to the policy hash, which is 64 hex digits. */
+const HEADER_START = `${INDEX_HEADER}\n# policy-sha256 `;
+
+/** Header text after the policy hash. */
+function headerEnd(command: GateCommand): string {
+  return `\n# gate-path ${command.gatePath}\n# policy-file ${command.policyFile}\n`;
+}
+
 function formatHeader(policyHash: string, command: GateCommand): string {
-  return [
-    INDEX_HEADER,
-    `# policy-sha256 ${policyHash}`,
-    `# gate-path ${command.gatePath}`,
-    `# policy-file ${command.policyFile}`,
-    '',
-  ].join('\n');
+  return HEADER_START + policyHash + headerEnd(command);
 }
 
 /** Formats the index; `entries` may come in any order. */
@@ -83,29 +85,53 @@ export function closeIndex(index: IndexFile): void {
   closeSync(index.fd);
 }
 
+/** The entry an index has for a key, and the policy hash the caller must confirm first. */
+export interface IndexMatch {
+  policyHash: string;
+  /** The authorized_keys line, or undefined when the index has no active entry for the key. */
+  entry: string | undefined;
+}
+
 /**
- * Finds the entry for a key. Returns `stale` when the index was built from other policy text or
- * other paths, so the caller must read the policy itself.
+ * Finds the entry for a key. Returns `stale` when the header is damaged or names other paths.
+ * NOTE: the match is valid only if `policyHash` equals the hash of the policy bytes, which
+ * the caller checks, so that a key found in the index costs one pass over the policy.
  */
 export function searchIndex(
   index: IndexFile,
-  policyHash: string,
   command: GateCommand,
   keyType: string,
   keyBase64: string,
-): string | undefined | 'stale' {
-  const header = Buffer.from(formatHeader(policyHash, command), 'utf8');
-  const start = readBytes(index, 0, header.length);
-  if (!start.equals(header)) {
+): IndexMatch | 'stale' {
+  const header = readHeader(index, command);
+  if (header === undefined) {
     return 'stale';
   }
   const line = findLine(index, header.length, Buffer.from(`${keyBase64} `, 'latin1'));
   if (line === undefined) {
-    return undefined;
+    return { policyHash: header.policyHash, entry: undefined };
   }
   const entry = line.toString('utf8', keyBase64.length + 1);
   // The entry ends in "<type> <base64> <comment>"; a different type word is a different key.
-  return entry.includes(` ${keyType} ${keyBase64} `) ? entry : undefined;
+  const matches = entry.includes(` ${keyType} ${keyBase64} `);
+  return { policyHash: header.policyHash, entry: matches ? entry : undefined };
+}
+
+/** Reads the header: its recorded policy hash, and its length when its paths are `command`'s. */
+function readHeader(
+  index: IndexFile,
+  command: GateCommand,
+): { policyHash: string; length: number } | undefined {
+  const end = headerEnd(command);
+  // checkGateCommand allows only ASCII paths, so characters and bytes count the same.
+  const length = HEADER_START.length + 64 + end.length;
+  const text = readBytes(index, 0, length).toString('latin1');
+  const policyHash = text.slice(HEADER_START.length, HEADER_START.length + 64);
+  const complete = text.length === length && text.startsWith(HEADER_START) && text.endsWith(end);
+  if (!complete || !/^[0-9a-f]{64}$/.test(policyHash)) {
+    return undefined;
+  }
+  return { policyHash, length };
 }
 
 /**

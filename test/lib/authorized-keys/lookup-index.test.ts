@@ -39,7 +39,12 @@ function search(
 ): string | undefined | 'stale' {
   const index = openIndex(file);
   try {
-    return searchIndex(index, policyHash, gate, keyType, keyBase64);
+    const match = searchIndex(index, gate, keyType, keyBase64);
+    // The caller's part: a match counts only for the policy hash the index records.
+    if (match === 'stale' || match.policyHash !== policyHash) {
+      return 'stale';
+    }
+    return match.entry;
   } finally {
     closeIndex(index);
   }
