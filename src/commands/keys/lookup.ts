@@ -156,7 +156,9 @@ async function lookupInPolicy(
       }
       const label = `${file}: clients[${clientIndex}].keys[${keyIndex}] (client "${client.id}")`;
       const record = buildRecord(client, clientIndex, keyIndex, entry, label, now);
-      return record.status === 'active' ? formatEntry(record, command) : undefined;
+      const withLog = { ...command, auditLog: policy.audit_log };
+      checkGateCommand(withLog);
+      return record.status === 'active' ? formatEntry(record, withLog) : undefined;
     }
   }
   return undefined;

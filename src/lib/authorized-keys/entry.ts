@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { DEFAULT_POLICY_FILE } from '../policy/policy-file.js';
 import { CLIENT_ID_PATTERN, parseCidr } from '../policy/values.js';
 import { AuthorizedKeysError } from './errors.js';
-import type { GateCommand } from './gate-command.js';
+import { DEFAULT_AUDIT_LOG, type GateCommand } from './gate-command.js';
 import type { KeyRecord } from './key-records.js';
 
 export { checkGateCommand, type GateCommand } from './gate-command.js';
@@ -16,7 +16,13 @@ export function formatEntry(record: KeyRecord, command: GateCommand): string {
   }
   const policyArgument =
     command.policyFile === DEFAULT_POLICY_FILE ? '' : ` --policy ${command.policyFile}`;
-  const options = [`command="${command.gatePath} serve --client ${client.id}${policyArgument}"`];
+  const auditArgument =
+    command.auditLog === undefined || command.auditLog === DEFAULT_AUDIT_LOG
+      ? ''
+      : ` --audit-log ${command.auditLog}`;
+  const options = [
+    `command="${command.gatePath} serve --client ${client.id}${policyArgument}${auditArgument}"`,
+  ];
   // restrict turns off port, agent and X11 forwarding, PTY allocation and ~/.ssh/rc.
   options.push('restrict');
   if (client.from !== undefined) {

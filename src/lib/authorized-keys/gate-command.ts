@@ -4,23 +4,35 @@ import { AuthorizedKeysError } from './errors.js';
 // Kept apart from entry formatting so `keys lookup`, run by sshd on every offered key, loads
 // neither ipaddr nor the policy schema.
 
-/** Paths of borg-gate and the policy in the forced command. */
+/** Paths of borg-gate, the policy and the audit log in the forced command. */
 export interface GateCommand {
   /** Absolute path of the borg-gate executable that sshd runs. */
   gatePath: string;
   /** Absolute path of the policy; `--policy` is written only when it is not the default. */
   policyFile: string;
+  /**
+   * The policy's audit_log. Written as `--audit-log` when it is not the default, so a session
+   * refused because the policy cannot be loaded is still recorded where the auditors look.
+   */
+  auditLog?: string;
 }
+
+/** serve's fallback audit log when the command line names none; also the policy's default. */
+export const DEFAULT_AUDIT_LOG = '/var/log/borg-gate/audit.log';
 
 // sshd runs the forced command through the user's shell, so every word must need no quoting.
 const SHELL_SAFE_PATH = /^\/[A-Za-z0-9._/+@:,-]*$/;
 
-/** Checks that both paths can go into `command="..."` unquoted; throws AuthorizedKeysError. */
+/** Checks that every path can go into `command="..."` unquoted; throws AuthorizedKeysError. */
 export function checkGateCommand(command: GateCommand): void {
   for (const [option, path] of [
     ['--gate-path', command.gatePath],
     ['--policy', command.policyFile],
+    ['audit_log', command.auditLog],
   ] as const) {
+    if (path === undefined) {
+      continue;
+    }
     if (!isAbsolute(path) || !SHELL_SAFE_PATH.test(path)) {
       throw new AuthorizedKeysError(
         `${option} ${JSON.stringify(path)} must be an absolute path of letters, digits and "._/+@:,-" because sshd passes the forced command to a shell`,

@@ -25,12 +25,13 @@ export function renderBlock(
   policyFile: string,
   options: RenderOptions,
 ): RenderedBlock {
-  checkGateCommand(options);
+  const command = { ...options, auditLog: policy.audit_log };
+  checkGateCommand(command);
   const records = collectKeyRecords(policy, options.now, policyFile);
   const entries: IndexEntry[] = [];
   for (const record of records) {
     if (record.status === 'active') {
-      entries.push({ base64: record.key.base64, line: formatEntry(record, options) });
+      entries.push({ base64: record.key.base64, line: formatEntry(record, command) });
     }
   }
   const lines = entries.map((entry) => entry.line);

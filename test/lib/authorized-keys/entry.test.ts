@@ -6,6 +6,7 @@ import {
   formatEntry,
   formatExpiryTime,
   formatSource,
+  type GateCommand,
 } from '../../../src/lib/authorized-keys/entry.js';
 import { collectKeyRecords } from '../../../src/lib/authorized-keys/key-records.js';
 import { PublicKeyError } from '../../../src/lib/authorized-keys/public-key.js';
@@ -23,7 +24,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function entryFor(client: Omit<ClientInput, 'id'>, gate = command): string {
+function entryFor(client: Omit<ClientInput, 'id'>, gate: GateCommand = command): string {
   const policy = makePolicy([{ id: 'web1', ...client }]);
   return formatEntry(collectKeyRecords(policy, now)[0]!, gate);
 }
@@ -43,6 +44,16 @@ describe('formatEntry', () => {
     expect(entry).toMatch(
       /^command="\/usr\/local\/bin\/borg-gate serve --client web1 --policy \/srv\/gate\/policy\.yaml",restrict /,
     );
+  });
+
+  it('audit log when not default', () => {
+    const entry = entryFor({ keys: [keys[0]!] }, { ...command, auditLog: '/srv/log/audit.log' });
+    expect(entry).toMatch(/ serve --client web1 --audit-log \/srv\/log\/audit\.log",restrict /);
+  });
+
+  it('default audit log omitted', () => {
+    const gate = { ...command, auditLog: '/var/log/borg-gate/audit.log' };
+    expect(entryFor({ keys: [keys[0]!] }, gate)).toMatch(/ serve --client web1",restrict /);
   });
 
   it('from and expiry', () => {
@@ -109,6 +120,7 @@ describe('checkGateCommand', () => {
     ['quote in gate path', { ...command, gatePath: '/opt/x"/borg-gate' }, /--gate-path/],
     ['shell chars in policy', { ...command, policyFile: '/etc/$(id)/p.yaml' }, /--policy/],
     ['newline in policy', { ...command, policyFile: '/etc/p.yaml\nx' }, /--policy/],
+    ['space in audit_log', { ...command, auditLog: '/var/log/my logs/a.log' }, /audit_log/],
   ])('%s', (_name, gate, message) => {
     expect(() => checkGateCommand(gate)).toThrow(message);
   });
