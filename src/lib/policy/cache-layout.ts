@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
+import { encodeJson, isPlainArray, reviveDates } from './cache-json.js';
 // Type imports only, so a cache hit never loads zod with the schema module.
 import type { Client, Policy } from './schema.js';
 
@@ -14,15 +14,12 @@ import type { Client, Policy } from './schema.js';
 // header, and the header to the policy bytes.
 
 export const FORMAT = 'borg-gate-policy-cache';
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 const HEX_DIGITS = 12;
 /** Length of one index line: two 12-digit hex numbers, a 64-digit SHA-256, two spaces, `\n`. */
 export const INDEX_ENTRY_BYTES = HEX_DIGITS * 2 + 64 + 3;
 const INDEX_ENTRY = /^([0-9a-f]{12}) ([0-9a-f]{12}) ([0-9a-f]{64})\n$/;
-
-/** Key of the object that stands for a Date in the cache, since JSON has no date type. */
-const DATE_TAG = '$borg_gate_date';
 
 /** The first line of a cache file. */
 export interface CacheHeader {
@@ -60,9 +57,17 @@ function bucketCountFor(clients: number): number {
   return Math.max(1, Math.ceil(Math.sqrt(clients)));
 }
 
-/** Maps a client id to its bucket with the first 32 bits of the id's SHA-256. */
+/**
+ * Maps a client id to its bucket with the 32-bit FNV-1a hash of its UTF-16 code units. The
+ * bucket only spreads the lines, because the SHA-256 hashes in the file bind every byte. A
+ * SHA-256 call per id cost the writer about 0.1 s of CPU at 100,000 ids (Node 20).
+ */
 export function bucketOf(clientId: string, bucketCount: number): number {
-  return createHash('sha256').update(clientId).digest().readUInt32BE(0) % bucketCount;
+  let hash = 0x811c9dc5;
+  for (let position = 0; position < clientId.length; position += 1) {
+    hash = Math.imul(hash ^ clientId.charCodeAt(position), 0x01000193);
+  }
+  return (hash >>> 0) % bucketCount;
 }
 
 /** Parses the header line, or returns undefined when it lacks a field of the right type. */
@@ -134,75 +139,103 @@ export function findClient(bucket: Buffer, clientId: string): Client | undefined
 }
 
 /**
- * Serialises a validated policy, or returns undefined when reading it back would not give it
- * exactly (a field JSON cannot carry, or a client line that does not start with its id).
+ * Serialises a validated policy as the three parts of a cache file: header, index and body.
+ * Returns undefined when reading it back would not give the policy exactly, because of a value
+ * JSON cannot carry or a client line that does not start with its id.
  */
-export function encodeCache(origin: CacheOrigin, policy: Policy): Buffer | undefined {
+export function encodeCache(origin: CacheOrigin, policy: Policy): Buffer[] | undefined {
   const { clients, ...settings } = policy;
-  const lines = clients.map((client) => JSON.stringify(client, tagDates));
-  // The reader finds a client by its line prefix, so each line must start with its id.
-  const prefixed = lines.every((line, index) =>
-    line.startsWith(`{"id":${JSON.stringify(clients[index]!.id)},`),
-  );
-  if (!prefixed || !decodesTo(settings, lines, policy)) {
+  const settingsJson = encodeJson(settings);
+  const plain = Object.getPrototypeOf(policy) === Object.prototype && isPlainArray(clients);
+  if (settingsJson === undefined || !plain) {
     return undefined;
   }
-  const bucketCount = bucketCountFor(clients.length);
-  const buckets: string[][] = Array.from({ length: bucketCount }, () => []);
-  lines.forEach((line, index) => {
-    buckets[bucketOf(clients[index]!.id, bucketCount)]!.push(`${line}\n`);
-  });
-  const bodies = buckets.map((bucket) => Buffer.from(bucket.join(''), 'utf8'));
-  const index = Buffer.from(indexLines(bodies), 'latin1');
-  const header: CacheHeader = {
+  const lines = encodeClientLines(clients, bucketCountFor(clients.length));
+  if (lines === undefined) {
+    return undefined;
+  }
+  const { body, buckets } = packBuckets(lines);
+  const index = Buffer.from(indexLines(buckets), 'latin1');
+  const fields = {
     format: FORMAT,
     version: FORMAT_VERSION,
     ...origin,
-    bucket_count: bucketCount,
+    bucket_count: buckets.length,
     index_sha256: sha256Hex(index),
-    body_bytes: bodies.reduce((sum, body) => sum + body.length, 0),
-    settings,
+    body_bytes: body.length,
   };
-  return Buffer.concat([Buffer.from(`${JSON.stringify(header, tagDates)}\n`), index, ...bodies]);
+  // The settings go last, already encoded, so the header is `fields` plus a `settings` key.
+  const header = `${JSON.stringify(fields).slice(0, -1)},"settings":${settingsJson}}\n`;
+  return [Buffer.from(header, 'utf8'), index, body];
 }
 
-function indexLines(bodies: Buffer[]): string {
+/** Client lines in policy order, each with its bucket and its length in UTF-8 bytes. */
+interface ClientLines {
+  text: string[];
+  bucket: Uint32Array;
+  bytes: Float64Array;
+  bucketCount: number;
+}
+
+function encodeClientLines(clients: Client[], bucketCount: number): ClientLines | undefined {
+  const lines: ClientLines = {
+    text: new Array<string>(clients.length),
+    bucket: new Uint32Array(clients.length),
+    bytes: new Float64Array(clients.length),
+    bucketCount,
+  };
+  for (let position = 0; position < clients.length; position += 1) {
+    const client = clients[position]!;
+    const line = encodeJson(client);
+    // The reader finds a client by its line prefix, so each line must start with its id.
+    if (line === undefined || !line.startsWith(`{"id":${JSON.stringify(client.id)},`)) {
+      return undefined;
+    }
+    lines.text[position] = line;
+    lines.bucket[position] = bucketOf(client.id, bucketCount);
+    lines.bytes[position] = Buffer.byteLength(line, 'utf8') + 1;
+  }
+  return lines;
+}
+
+/**
+ * Writes the lines into one body buffer, bucket after bucket and in policy order inside a
+ * bucket, and returns it with each bucket's bytes (views into the body, not copies).
+ */
+function packBuckets(lines: ClientLines): { body: Buffer; buckets: Buffer[] } {
+  const starts = new Float64Array(lines.bucketCount + 1);
+  for (let position = 0; position < lines.text.length; position += 1) {
+    starts[lines.bucket[position]! + 1]! += lines.bytes[position]!;
+  }
+  for (let bucket = 1; bucket <= lines.bucketCount; bucket += 1) {
+    starts[bucket]! += starts[bucket - 1]!;
+  }
+  const body = Buffer.allocUnsafe(starts[lines.bucketCount]!);
+  const cursors = starts.slice(0, lines.bucketCount);
+  for (let position = 0; position < lines.text.length; position += 1) {
+    const bucket = lines.bucket[position]!;
+    const end = cursors[bucket]! + lines.bytes[position]! - 1;
+    body.write(lines.text[position]!, cursors[bucket]!, 'utf8');
+    body[end] = 0x0a;
+    cursors[bucket] = end + 1;
+  }
+  const buckets = Array.from({ length: lines.bucketCount }, (_, bucket) =>
+    body.subarray(starts[bucket], starts[bucket + 1]),
+  );
+  return { body, buckets };
+}
+
+function indexLines(buckets: Buffer[]): string {
   let offset = 0;
   let text = '';
-  for (const body of bodies) {
+  for (const bucket of buckets) {
     const hex = (value: number) => value.toString(16).padStart(HEX_DIGITS, '0');
-    text += `${hex(offset)} ${hex(body.length)} ${sha256Hex(body)}\n`;
-    offset += body.length;
+    text += `${hex(offset)} ${hex(bucket.length)} ${sha256Hex(bucket)}\n`;
+    offset += bucket.length;
   }
   return text;
 }
 
-/** Returns true when the JSON of `settings` and of each client line decodes to `policy`. */
-function decodesTo(settings: object, lines: string[], policy: Policy): boolean {
-  const decoded = {
-    ...JSON.parse(JSON.stringify(settings, tagDates), reviveDates),
-    clients: lines.map((line) => JSON.parse(line, reviveDates)),
-  };
-  // A field JSON cannot carry (a new Date field, a Map) must never reach serve changed.
-  return isDeepStrictEqual(decoded, policy);
-}
-
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-function tagDates(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const raw = this[key];
-  return raw instanceof Date ? { [DATE_TAG]: raw.toISOString() } : value;
-}
-
-function reviveDates(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.keys(value);
-    const tagged = (value as Record<string, unknown>)[DATE_TAG];
-    if (entries.length === 1 && typeof tagged === 'string') {
-      return new Date(tagged);
-    }
-  }
-  return value;
 }

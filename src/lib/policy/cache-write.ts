@@ -7,11 +7,11 @@ import {
   openSync,
   renameSync,
   unlinkSync,
-  writeSync,
+  writevSync,
 } from 'node:fs';
 
-/** Writes `bytes` to `file` through a temp file and a rename, so a reader never sees half. */
-export function writeAtomically(file: string, bytes: Buffer, mode: number): void {
+/** Writes `parts` to `file` through a temp file and a rename, so a reader never sees half. */
+export function writeAtomically(file: string, parts: Buffer[], mode: number): void {
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(
     temp,
@@ -22,7 +22,7 @@ export function writeAtomically(file: string, bytes: Buffer, mode: number): void
   try {
     // fchmod, not the open mode, so the umask cannot hide the cache from the reading user.
     fchmodSync(fd, mode);
-    writeAll(fd, bytes);
+    writeAll(fd, parts);
     fsyncSync(fd);
     closed = true;
     closeSync(fd);
@@ -36,9 +36,22 @@ export function writeAtomically(file: string, bytes: Buffer, mode: number): void
   }
 }
 
-function writeAll(fd: number, bytes: Buffer): void {
-  let offset = 0;
-  while (offset < bytes.length) {
-    offset += writeSync(fd, bytes, offset);
+/** Writes the parts in order with writev, resuming after a short write. */
+function writeAll(fd: number, parts: Buffer[]): void {
+  let pending = parts.filter((part) => part.length > 0);
+  while (pending.length > 0) {
+    let written = writevSync(fd, pending);
+    if (written === 0) {
+      throw new Error(`writev wrote no bytes of ${pending.length} pending buffers`);
+    }
+    let done = 0;
+    while (done < pending.length && written >= pending[done]!.length) {
+      written -= pending[done]!.length;
+      done += 1;
+    }
+    pending = pending.slice(done);
+    if (written > 0) {
+      pending[0] = pending[0]!.subarray(written);
+    }
   }
 }

@@ -105,11 +105,11 @@ export function writePolicyCache(
     return 'no-state-dir';
   }
   const origin = originOf(policyFile, digestOfBytes(source.bytes, source.uid, digest));
-  const bytes = encodeCache(origin, policy);
-  if (bytes === undefined) {
+  const parts = encodeCache(origin, policy);
+  if (parts === undefined) {
     return 'not-faithful';
   }
-  writeAtomically(cacheFileFor(policy.state_dir, policyFile), bytes, source.mode & 0o644);
+  writeAtomically(cacheFileFor(policy.state_dir, policyFile), parts, source.mode & 0o644);
   return undefined;
 }
 

@@ -169,6 +169,7 @@ describe('loadPolicyForClient', () => {
     ['cache replaced by a symlink', () => replaceBySymlink()],
     ['cache replaced by a FIFO', () => replaceByFifo()],
     ['cache of format 1', () => rewriteHeader((header) => ({ ...header, version: 1 }))],
+    ['cache of format 2', () => rewriteHeader((header) => ({ ...header, version: 2 }))],
     [
       'cache with a forged index hash',
       () => rewriteHeader((header) => ({ ...header, index_sha256: '0'.repeat(64) })),
