@@ -19,6 +19,9 @@ import { summarizeClients } from '../../src/commands/audit/summary.js';
 import { openAuditLog } from '../../src/lib/audit-log/writer.js';
 import { writeRotatedSample } from './audit-fixtures.js';
 
+/** The bundle `npm run build` writes, as installed; the e2e tests need it built as well. */
+const DIST_CLI = join(import.meta.dirname, '../../dist/borg-gate.js');
+
 let root: string;
 let buildDir: string;
 let cli: string;
@@ -266,10 +269,15 @@ describe('borg-gate audit', () => {
     expect(events).toEqual(['session_end', 'session_refused']);
   });
 
-  it('tail -f follows rotation until SIGINT', async () => {
+  // Also the shipped bundle: its code splitting once gave a dynamic import of pino that lacked
+  // pino.destination, while this file's single-file bundle worked.
+  it.each([
+    ['test bundle', () => cli],
+    ['dist bundle', () => DIST_CLI],
+  ])('tail -f follows rotation (%s)', async (_name, bundle) => {
     const logPath = sampleLog();
     const child = spawn(process.execPath, [
-      cli,
+      bundle(),
       'audit',
       'tail',
       '-f',

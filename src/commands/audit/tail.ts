@@ -55,6 +55,6 @@ export async function handleTail(args: TailArgs): Promise<number> {
 }
 
 async function diagnosticLogger() {
-  const { pino } = await import('pino');
+  const { default: pino } = await import('pino');
   return pino({ name: 'borg-gate-audit-tail' }, pino.destination(2));
 }
