@@ -18,6 +18,10 @@ export function parseServeArgv(args: string[], defaultAuditLog: string): ServeOp
     if (value === undefined || value === '') {
       return `${name} needs a value`;
     }
+    // A second --client would silently win over the first, so a hand-edited line could hide it.
+    if (values.has(name)) {
+      return `${name} is given twice; give it once`;
+    }
     values.set(name, value);
   }
   const clientId = values.get('--client');

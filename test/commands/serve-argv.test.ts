@@ -29,6 +29,8 @@ describe('parseServeArgv', () => {
     [['--client', 'a b'], 'serve needs --client'],
     [['--client', 'web01', '--shell'], 'unknown serve argument "--shell"'],
     [['--client', 'web01', 'extra'], 'unknown serve argument "extra"'],
+    [['--client', 'a', '--client', 'b'], '--client is given twice'],
+    [['--client=a', '--policy', '/p', '--policy=/q'], '--policy is given twice'],
   ])('%j is an error', (args, message) => {
     expect(parseServeArgv(args, FALLBACK)).toContain(message);
   });

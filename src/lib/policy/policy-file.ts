@@ -99,7 +99,7 @@ export function checkOwnership(
 export function describeOpenError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') {
-    return 'file not found; pass --policy FILE or set BORG_GATE_POLICY';
+    return 'file not found; pass --policy FILE (admin commands also read BORG_GATE_POLICY, serve does not)';
   }
   if (code === 'ELOOP') {
     return 'is a symbolic link; point --policy at the real file';
