@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findAcceptEnvProblem } from '../../../src/lib/doctor/rows/sshd-settings.js';
 import {
   parseSshdSettings,
   readSshdSettings,
@@ -46,5 +47,40 @@ describe('readSshdSettings', () => {
     await expect(readSshdSettings('/usr/sbin/sshd', fixture.sshdConfig, user)).rejects.toThrow(
       SshdConfigError,
     );
+  });
+});
+
+describe('findAcceptEnvProblem', () => {
+  it.each([
+    ['', undefined],
+    ['acceptenv LANG\nacceptenv LC_*\n', undefined],
+    ['acceptenv LANG\nacceptenv NODE_OPTIONS\n', 'NODE_OPTIONS'],
+    ['acceptenv LC_*\nacceptenv BASH_ENV\nacceptenv LD_*\n', 'BASH_ENV LD_*'],
+    ['acceptenv *\n', '*'],
+    ['acceptenv L*\n', 'L*'],
+  ])('settings %j report %s', (text, unsafe) => {
+    const problem = findAcceptEnvProblem(parseSshdSettings(text), 'borg', '/etc/ssh/sshd_config');
+    if (unsafe === undefined) {
+      expect(problem).toBeUndefined();
+      return;
+    }
+    expect(problem?.status).toBe('missing');
+    expect(problem?.detail).toContain(`AcceptEnv accepts ${unsafe} (`);
+    expect(problem?.fix).toContain(`Remove ${unsafe} from the AcceptEnv lines`);
+    expect(problem?.fix).toContain('"AcceptEnv LANG LC_*" in its "Match User borg" block');
+  });
+
+  it('sees a Match block narrow the list', async () => {
+    const user = userInfo().username;
+    fixture.writeSshdConfig([
+      'AcceptEnv LANG LC_* NODE_OPTIONS',
+      `Match User ${user}`,
+      '    AcceptEnv LANG LC_*',
+    ]);
+    const narrowed = await readSshdSettings('/usr/sbin/sshd', fixture.sshdConfig, user);
+    expect(findAcceptEnvProblem(narrowed, user, fixture.sshdConfig)).toBeUndefined();
+    const other = await readSshdSettings('/usr/sbin/sshd', fixture.sshdConfig, 'someone-else');
+    const problem = findAcceptEnvProblem(other, 'someone-else', fixture.sshdConfig);
+    expect(problem?.detail).toContain('AcceptEnv accepts NODE_OPTIONS (');
   });
 });

@@ -1,4 +1,5 @@
 import type { DoctorContext } from '../context.js';
+import type { SshdSettings } from '../sshd.js';
 import { type Finding, finding } from '../report.js';
 
 /** An sshd setting, the value the backup user needs, and what the wrong value allows. */
@@ -82,5 +83,31 @@ export function findSshdProblems(context: DoctorContext): Finding[] {
       ),
     );
   }
-  return findings;
+  const acceptEnv = findAcceptEnvProblem(sshd.value, options.user, options.sshdConfig);
+  return acceptEnv === undefined ? findings : [...findings, acceptEnv];
+}
+
+/** The AcceptEnv patterns that cannot reach the forced command's interpreter or loader. */
+const SAFE_ACCEPT_ENV = new Set(['LANG', 'LC_*']);
+
+/**
+ * Reports AcceptEnv patterns other than LANG and LC_*. A client could otherwise send
+ * NODE_OPTIONS, BASH_ENV or LD_PRELOAD and run its own code inside borg-gate before any check.
+ */
+export function findAcceptEnvProblem(
+  settings: SshdSettings,
+  user: string,
+  sshdConfig: string,
+): Finding | undefined {
+  const patterns = (settings.get('acceptenv') ?? '').split(/\s+/).filter((word) => word !== '');
+  const unsafe = patterns.filter((pattern) => !SAFE_ACCEPT_ENV.has(pattern));
+  if (unsafe.length === 0) {
+    return undefined;
+  }
+  return finding(
+    'missing',
+    {},
+    `sshd for user ${user}: AcceptEnv accepts ${unsafe.join(' ')} (a client can send such a variable, for example NODE_OPTIONS, BASH_ENV or LD_PRELOAD, and run its own code in the shell and in borg-gate before any check).`,
+    `Remove ${unsafe.join(' ')} from the AcceptEnv lines of ${sshdConfig}, or put "AcceptEnv LANG LC_*" in its "Match User ${user}" block, which replaces the list for that user; then reload sshd.`,
+  );
 }
