@@ -1,5 +1,8 @@
 import Table from 'cli-table3';
 import type { Argv, CommandModule } from 'yargs';
+import { AuthorizedKeysError } from '../lib/authorized-keys/errors.js';
+import { collectKeyRecords } from '../lib/authorized-keys/key-records.js';
+import { PublicKeyError } from '../lib/authorized-keys/public-key.js';
 import { checkGrantPathsOnDisk } from '../lib/policy/disk-checks.js';
 import { PolicyError } from '../lib/policy/errors.js';
 import { loadPolicy, policyFileFrom } from '../lib/policy/load.js';
@@ -23,14 +26,30 @@ const checkCommand: CommandModule<object, PolicyArgs> = {
     const file = policyFileFrom(args.policy);
     try {
       const { policy } = await loadPolicy(file);
+      // Parses every key as `keys write` does, so a key the generator rejects fails here too.
+      collectKeyRecords(policy, new Date(), file);
       const problems = checkGrantPathsOnDisk(policy);
       printSummary(policy, Boolean(args.json));
       for (const problem of problems) {
         process.stderr.write(`borg-gate: ${file}: ${problem}\n`);
       }
+      for (const client of policy.clients) {
+        if (client.repositories.length === 0 && client.paths.length === 0) {
+          process.stderr.write(
+            `borg-gate: ${file}: warning: client "${client.id}" has no repositories and no ` +
+              'paths, so every request of its keys is refused; add one or disable the client\n',
+          );
+        }
+      }
       process.exitCode = problems.length > 0 ? 1 : 0;
     } catch (error) {
-      if (!(error instanceof PolicyError)) {
+      if (
+        !(
+          error instanceof PolicyError ||
+          error instanceof AuthorizedKeysError ||
+          error instanceof PublicKeyError
+        )
+      ) {
         throw error;
       }
       process.stderr.write(`borg-gate: invalid policy: ${error.message}\n`);
