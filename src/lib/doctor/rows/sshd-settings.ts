@@ -1,6 +1,6 @@
 import type { DoctorContext } from '../context.js';
-import type { SshdSettings } from '../sshd.js';
 import { type Finding, finding } from '../report.js';
+import type { SshdSettings } from '../sshd.js';
 
 /** An sshd setting, the value the backup user needs, and what the wrong value allows. */
 interface ExpectedSetting {
