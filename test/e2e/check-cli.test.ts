@@ -2,7 +2,7 @@
 // is well. It reports failures on stderr with exit code 1 and rejects a bad policy with
 // exit code 2. On SIGTERM it stops the borg it started and records the check as skipped.
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -105,6 +105,17 @@ describe('borg-gate check binary', () => {
     const result = await gate(['--policy', policy, '--repository', '/srv/not-listed']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('is not in the policy');
+  });
+
+  it('missing state parent exits 2', async () => {
+    const sub = join(dir, 'state-run');
+    await mkdir(sub);
+    const policy = await writeCheckPolicy(sub, {}, []);
+    const missing = join(sub, 'no-such-dir', 'state');
+    const result = await gate(['--policy', policy, '--state', join(missing, 'check.json')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`the parent of ${missing} does not exist`);
+    expect(existsSync(join(sub, 'no-such-dir'))).toBe(false);
   });
 
   it('SIGTERM stops borg and exits 143', async () => {

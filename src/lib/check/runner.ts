@@ -55,11 +55,32 @@ export class CheckRunLockedError extends Error {
 const PROBLEM_OUTCOMES = new Set(['failed', 'timeout', 'refused']);
 
 /**
+ * Creates the state file's directory, but not its parents: a mistyped --state must not leave
+ * new directories around the file system. Throws CheckStateError.
+ */
+async function makeStateDirectory(stateFile: string): Promise<void> {
+  const directory = dirname(stateFile);
+  try {
+    await mkdir(directory, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      return;
+    }
+    const detail =
+      code === 'ENOENT'
+        ? `the parent of ${directory} does not exist; create it, or pass --state with a path in an existing directory`
+        : `cannot create ${directory}: ${(error as Error).message}`;
+    throw new CheckStateError(stateFile, detail, { cause: error });
+  }
+}
+
+/**
  * Runs the selected checks one repository at a time, saving state after each, then
  * alerts on overdue checks. Holds a lock on the state file for the whole run.
  */
 export async function runChecks(options: CheckRunOptions): Promise<CheckRunSummary> {
-  await mkdir(dirname(options.stateFile), { recursive: true, mode: 0o700 });
+  await makeStateDirectory(options.stateFile);
   const release = await lockStateFile(options.stateFile, options.warn);
   try {
     const state = await readCheckState(options.stateFile);
