@@ -91,6 +91,10 @@ step "borg init, create, list, extract through borg-gate"
 (cd "$demo/restore" && set -x && borg extract "$repo::first")
 echo "restored: $(cat "$demo/restore/etc/motd")"
 
+step "Append-only: deleting the archive is refused, and the archive stays"
+(set -x; borg delete "$repo::first") || echo "(borg exited with $?, as expected)"
+(set -x; borg list --short "$repo")
+
 step "A refused request: another repository"
 (set -x; borg list "ssh://$(id -un)@127.0.0.1:$port$demo/srv/someone-else") || echo "(borg exited with $?, as expected)"
 
