@@ -107,6 +107,21 @@ describe('borg-gate check binary', () => {
     expect(result.stderr).toContain('is not in the policy');
   });
 
+  it('repository not created yet is skipped', async () => {
+    const sub = join(dir, 'new-client-run');
+    await mkdir(sub);
+    const repository = join(sub, 'not-yet');
+    await mkdir(repository);
+    const policy = await writeCheckPolicy(sub, {}, [repository]);
+    const state = join(sub, 'state.json');
+    const result = await gate(['--policy', policy, '--state', state]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const record = (await readCheckState(state)).repositories[repository]?.repository_only;
+    expect(record?.outcome).toBe('skipped');
+    expect(record?.message).toContain('no client has run borg init');
+  });
+
   it('missing state parent exits 2', async () => {
     const sub = join(dir, 'state-run');
     await mkdir(sub);

@@ -29,6 +29,8 @@ export async function executeCheck(
   kind: CheckKind,
   borg: BorgSettings,
   progress: ProgressReporter,
+  /** Called after the refusal checks; a result it returns replaces running borg check. */
+  skip: () => CheckResult | undefined = () => undefined,
 ): Promise<CheckResult> {
   const refusal = refusalReason(target, kind);
   if (refusal !== undefined) {
@@ -46,6 +48,10 @@ export async function executeCheck(
       return refused(target, kind, error.message);
     }
     throw error;
+  }
+  const skipped = skip();
+  if (skipped !== undefined) {
+    return skipped;
   }
   const result = await runBorgCheck({
     borgBinary: borg.borgBinary,

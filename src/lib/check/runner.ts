@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { AlertCommandError, type AlertKind, buildAlert, sendAlert } from './alert.js';
 import { auditCheckResult, type CheckAuditSink } from './audit.js';
@@ -149,7 +150,9 @@ async function runPlannedCheck(
   }
   const label = `[${index + 1}/${options.targets.length}] ${target.repository} ${kind}`;
   options.progress.start(label);
-  const result = await executeCheck(target, kind, options, options.progress);
+  const result = await executeCheck(target, kind, options, options.progress, () =>
+    notCreatedYet(target, kind, record),
+  );
   options.progress.finish(`${label}: ${describeResult(result)}`);
   summary.results.push(result);
   // On a terminal the progress line above already shows the result.
@@ -164,6 +167,30 @@ async function runPlannedCheck(
   if (options.audit !== undefined) {
     await auditSafely({ ...options, audit: options.audit }, summary, result);
   }
+}
+
+/**
+ * Returns a `skipped` result for a repository that no client has created yet and that never
+ * passed a check, so a new client does not raise a failure alert before its first backup.
+ * A repository that passed once and is gone now still runs borg check, which fails and alerts.
+ */
+function notCreatedYet(
+  target: CheckTarget,
+  kind: CheckKind,
+  record: CheckRecord,
+): CheckResult | undefined {
+  // borg init writes `config`; an empty directory made in advance by the admin has none.
+  if (record.last_success !== undefined || existsSync(join(target.repository, 'config'))) {
+    return undefined;
+  }
+  return {
+    repository: target.repository,
+    kind,
+    outcome: 'skipped',
+    message: 'no repository there yet (no client has run borg init); checked again on the next run',
+    exitCode: null,
+    durationMs: 0,
+  };
 }
 
 /** Stores a result in its record and returns the alert it calls for, if any. */
