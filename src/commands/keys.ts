@@ -60,7 +60,10 @@ const writeCommand: CommandModule<object, WriteArgs> = {
 const checkCommand: CommandModule<object, KeysArgs & { mode?: string }> = {
   command: 'check',
   describe: 'Exit 1 and print a diff when the installed block differs from the policy',
-  builder: (yargs) => withFile(withRenderOptions(yargs)) as Argv<KeysArgs & { mode?: string }>,
+  builder: (yargs) =>
+    withFile(withRenderOptions(yargs)).epilog(
+      'Exit status: 0 when the managed block matches the policy, the file has the expected mode and every key line is inside a managed block. 1 when the block differs (the diff goes to stdout), the mode differs, a key line is outside the managed blocks (each is named on stderr by line number and fingerprint), or the check failed.',
+    ) as Argv<KeysArgs & { mode?: string }>,
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runCheck(args)),
 };
 

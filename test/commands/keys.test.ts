@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -112,6 +113,33 @@ describe('keys CLI', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('has mode 0664 instead of 0600');
+  });
+
+  it('check flags outside key line', async () => {
+    const file = join(dir, 'authorized_keys.outside');
+    const gate = ['--gate-path', '/usr/local/bin/borg-gate'];
+    const base = ['--policy', policyFile, '--file', file, ...gate];
+    expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
+    const [type, base64] = keys[2]!.split(' ');
+    const fingerprint = execFileSync('ssh-keygen', ['-lf', '-'], { input: keys[2]! })
+      .toString()
+      .split(' ')[1]!;
+    writeFileSync(file, `${readFileSync(file, 'utf8')}# note\n${type} ${base64} secret-comment\n`);
+    const checked = await runGate(['keys', 'check', ...base]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toBe('');
+    expect(checked.stderr).toContain(`${file}:6: key ssh-ed25519 ${fingerprint} is outside`);
+    expect(checked.stderr).not.toContain('secret-comment');
+    expect(checked.stderr).not.toContain(base64);
+    const written = await runGate(['keys', 'write', ...base]);
+    expect(written.code).toBe(0);
+    expect(written.stderr).toContain('is up to date');
+    expect(written.stderr).toContain(`${file}:6: key ssh-ed25519 ${fingerprint} is outside`);
+  });
+
+  it('check help names exit status', async () => {
+    const result = await runGate(['keys', 'check', '--help']);
+    expect(result.stdout).toContain('a key line is outside the managed blocks');
   });
 
   it('check refuses symlink', async () => {

@@ -6,6 +6,7 @@ import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
 import { renderBlock } from '../../lib/authorized-keys/render.js';
 import { readCurrentFile, writeFileAtomic } from '../../lib/authorized-keys/safe-write.js';
 import { loadPolicy } from '../../lib/policy/load.js';
+import { warnAboutOutsideLines } from './outside-lines.js';
 import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } from './shared.js';
 
 /** `keys render`: prints the managed block to stdout. */
@@ -42,12 +43,15 @@ export async function runWrite(
   } else {
     process.stderr.write(`borg-gate: ${target} is up to date (${summary})\n`);
   }
+  const written = await readCurrentFile(target);
+  warnAboutOutsideLines(written?.content.toString('latin1') ?? '', target);
   return 0;
 }
 
 /**
  * `keys check`: exits 1 and prints a unified diff when the installed block differs from what
- * `keys write` would install. Silent on success, so cron mails only on drift.
+ * `keys write` would install. Also exits 1 when the file mode is wrong or a key line is outside
+ * the managed blocks. Silent on success, so cron mails only on drift.
  */
 export async function runCheck(args: KeysArgs & { mode?: string }): Promise<number> {
   const target = authorizedKeysFileOf(args);
@@ -64,6 +68,10 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     process.stderr.write(
       `borg-gate: the managed block in ${target} differs from the policy; run "borg-gate keys write" to update it\n`,
     );
+    status = 1;
+  }
+  // The policy does not control a key outside the managed blocks, and keys write keeps it.
+  if (warnAboutOutsideLines(text, target) > 0) {
     status = 1;
   }
   // A group- or world-writable file lets other users add keys; sshd's StrictModes also rejects it.

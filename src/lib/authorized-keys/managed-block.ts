@@ -94,6 +94,45 @@ export function extractBlock(text: string, name: string, file: string): string |
   return Buffer.from(text.slice(location.start, location.end), 'latin1').toString('utf8');
 }
 
+/** A line of an authorized_keys file that no managed block contains. */
+export interface OutsideLine {
+  /** Line number, counted from 1. */
+  line: number;
+  text: string;
+}
+
+/**
+ * Lists the non-empty, non-comment lines outside every managed block, whatever its name.
+ * `keys write` never changes such a line, so the policy does not control a key on it. Markers are
+ * read leniently: a BEGIN without its END leaves the lines after it outside.
+ */
+export function findLinesOutsideBlocks(text: string): OutsideLine[] {
+  const lines = text.split('\n');
+  const outside: OutsideLine[] = [];
+  let pending: OutsideLine[] = [];
+  let openName: string | undefined;
+  for (const [index, raw] of lines.entries()) {
+    const marker = MARKER.exec(raw);
+    if (marker?.[1] === 'BEGIN' && openName === undefined) {
+      openName = marker[2];
+    } else if (marker?.[1] === 'END' && marker[2] === openName) {
+      openName = undefined;
+      pending = [];
+    } else if (openName !== undefined) {
+      pending.push({ line: index + 1, text: raw });
+    } else if (isKeyCandidate(raw)) {
+      outside.push({ line: index + 1, text: raw });
+    }
+  }
+  // Lines after a BEGIN marker that never closes are outside any block.
+  return [...outside, ...pending.filter((entry) => isKeyCandidate(entry.text))];
+}
+
+function isKeyCandidate(line: string): boolean {
+  const trimmed = line.trim();
+  return trimmed !== '' && !trimmed.startsWith('#');
+}
+
 function brokenMarkers(where: string, problem: string): AuthorizedKeysError {
   return new AuthorizedKeysError(
     `${where}: ${problem}; fix the borg-gate marker lines by hand, then run "borg-gate keys write" again`,

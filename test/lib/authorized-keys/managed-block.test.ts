@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   extractBlock,
   findBlock,
+  findLinesOutsideBlocks,
   formatBlock,
   replaceBlock,
 } from '../../../src/lib/authorized-keys/managed-block.js';
@@ -106,5 +107,30 @@ describe('extractBlock', () => {
 
   it('missing block is undefined', () => {
     expect(extractBlock('x\n', 'default', 'ak')).toBeUndefined();
+  });
+});
+
+describe('findLinesOutsideBlocks', () => {
+  it.each([
+    ['only a block', block, []],
+    ['comments and blanks', `# admin\n\n   \n${block}`, []],
+    ['key before', `ssh-ed25519 AAAA admin\n${block}`, [1]],
+    ['key after', `${block}restrict ssh-rsa BBBB x\n`, [6]],
+    ['between blocks', `${other}ssh-ed25519 AAAA x\n${block}`, [5]],
+    ['no markers', 'ssh-ed25519 AAAA a\nssh-ed25519 BBBB b', [1, 2]],
+    ['unclosed BEGIN', '# BEGIN borg-gate managed block x\nssh-ed25519 AAAA a\n', [2]],
+    [
+      'END of other name',
+      `${block.replace('END borg-gate managed block default', 'END borg-gate managed block x')}k\n`,
+      [3, 4, 6],
+    ],
+  ])('%s', (_name, text, expected) => {
+    expect(findLinesOutsideBlocks(text).map((entry) => entry.line)).toEqual(expected);
+  });
+
+  it('returns the line text', () => {
+    expect(findLinesOutsideBlocks(`${block}ssh-ed25519 AAAA x\n`)).toEqual([
+      { line: 6, text: 'ssh-ed25519 AAAA x' },
+    ]);
   });
 });

@@ -495,6 +495,15 @@ describe('ssh-hardening row', () => {
     expect(details().some((text) => text.includes('--client s1, policy s2'))).toBe(true);
   });
 
+  it('asks to delete outside lines by hand', () => {
+    const findings = row(report, 'ssh-hardening').findings;
+    const mismatched = findings.find((item) => item.detail.includes('--client differs'));
+    expect(mismatched?.fix).toContain(`Delete lines 2 of ${fixture.authorizedKeys} by hand`);
+    expect(mismatched?.fix).toContain('`borg-gate keys add`');
+    const repeated = findings.find((item) => item.detail.includes('never uses'));
+    expect(repeated?.fix).toContain('Delete lines 1, 4 of');
+  });
+
   it('flags keys expiring soon', () => {
     const item = row(report, 'ssh-hardening').findings.find((entry) =>
       entry.detail.includes('expires within'),
@@ -512,6 +521,40 @@ describe('ssh-hardening row', () => {
 
   it('is missing overall', () => {
     expect(row(report, 'ssh-hardening').status).toBe('missing');
+  });
+});
+
+describe('lines inside a managed block', () => {
+  it('keep the keys write fix', async () => {
+    const fixture = createFixture('block');
+    try {
+      fixture.writePolicy({
+        clients: [
+          { id: 'm1', keys: [fixture.key('m1')], paths: [join(fixture.dir, 'm1')] },
+          { id: 'm2', keys: [fixture.key('m2')], paths: [join(fixture.dir, 'm2')] },
+        ],
+      });
+      writeFileSync(
+        fixture.authorizedKeys,
+        [
+          '# BEGIN borg-gate managed block default',
+          gateLine('m1', fixture.key('m2'), fixture.policyFile),
+          '# END borg-gate managed block default',
+          gateLine('m1', fixture.key('m1'), fixture.policyFile),
+          '',
+        ].join('\n'),
+      );
+      const { report } = await runDoctor(fixture.options());
+      const mismatched = row(report, 'ssh-hardening').findings.find((item) =>
+        item.detail.includes('--client differs'),
+      );
+      expect(mismatched?.detail).toContain('line 2 (--client m1, policy m2)');
+      expect(mismatched?.fix).toBe(
+        `Run \`borg-gate keys write --file ${fixture.authorizedKeys}\`.`,
+      );
+    } finally {
+      fixture.remove();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { findLinesOutsideBlocks } from '../../authorized-keys/managed-block.js';
 import { keyIdentity } from '../../policy/cross-checks.js';
 import {
   type AuthorizedKeyLine,
@@ -11,9 +12,11 @@ import { type Finding, finding, listNames } from '../report.js';
 interface LineProblems {
   unrestricted: number[];
   ungated: number[];
-  mismatched: string[];
+  mismatched: Array<{ line: number; text: string }>;
   unknown: number[];
   repeated: number[];
+  /** The first line of each repeated key, which sshd does use. */
+  firstOfRepeated: number[];
 }
 
 /** Checks every line of authorized_keys: `restrict`, a borg-gate forced command, and the right client. */
@@ -41,7 +44,8 @@ export function findAuthorizedKeysProblems(context: DoctorContext): Finding[] {
   const problems = classifyLines(keys, policyKeyOwners(context));
   // An unparsable line may still be accepted by sshd, so it counts as unrestricted.
   problems.unrestricted.push(...invalid);
-  return toFindings(file, problems);
+  const outside = new Set(findLinesOutsideBlocks(text).map((entry) => entry.line));
+  return toFindings(file, problems, outside);
 }
 
 function classifyLines(keys: AuthorizedKeyLine[], owners: Map<string, string>): LineProblems {
@@ -51,15 +55,19 @@ function classifyLines(keys: AuthorizedKeyLine[], owners: Map<string, string>): 
     mismatched: [],
     unknown: [],
     repeated: [],
+    firstOfRepeated: [],
   };
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (const line of keys) {
     const identity = `${line.keyType} ${line.base64}`;
     // sshd uses the first line that matches a key, so a later line for it never applies.
-    if (seen.has(identity)) {
+    const first = seen.get(identity);
+    if (first === undefined) {
+      seen.set(identity, line.line);
+    } else {
       problems.repeated.push(line.line);
+      problems.firstOfRepeated.push(first);
     }
-    seen.add(identity);
     if (!line.options.has('restrict')) {
       problems.unrestricted.push(line.line);
     }
@@ -71,15 +79,26 @@ function classifyLines(keys: AuthorizedKeyLine[], owners: Map<string, string>): 
     } else if (owner === undefined) {
       problems.unknown.push(line.line);
     } else if (owner !== client) {
-      problems.mismatched.push(`line ${line.line} (--client ${client}, policy ${owner})`);
+      problems.mismatched.push({
+        line: line.line,
+        text: `line ${line.line} (--client ${client}, policy ${owner})`,
+      });
     }
   }
   return problems;
 }
 
-function toFindings(file: string, problems: LineProblems): Finding[] {
+function toFindings(file: string, problems: LineProblems, outside: Set<number>): Finding[] {
   const lines = (numbers: number[]) => listNames(numbers.map(String), 10);
   const rewrite = `Remove those lines and let \`borg-gate keys write --file ${file}\` manage the keys.`;
+  // keys write replaces only its managed block, so it cannot fix a line outside every block.
+  const fixFor = (numbers: number[], managedFix: string) => {
+    const byHand = numbers.filter((number) => outside.has(number));
+    if (byHand.length === 0) {
+      return managedFix;
+    }
+    return `Delete lines ${lines(byHand)} of ${file} by hand, because they are outside the borg-gate managed blocks and \`borg-gate keys write\` never changes them; to keep such a key, add it to the policy with \`borg-gate keys add\` and run \`borg-gate keys write --file ${file}\`.`;
+  };
   const candidates: Array<[boolean, Finding]> = [
     [
       problems.unrestricted.length > 0,
@@ -104,8 +123,11 @@ function toFindings(file: string, problems: LineProblems): Finding[] {
       finding(
         'missing',
         {},
-        `${file}: keys whose --client differs from the policy: ${listNames(problems.mismatched)}.`,
-        `Run \`borg-gate keys write --file ${file}\`.`,
+        `${file}: keys whose --client differs from the policy: ${listNames(problems.mismatched.map((entry) => entry.text))}.`,
+        fixFor(
+          problems.mismatched.map((entry) => entry.line),
+          `Run \`borg-gate keys write --file ${file}\`.`,
+        ),
       ),
     ],
     [
@@ -114,7 +136,10 @@ function toFindings(file: string, problems: LineProblems): Finding[] {
         'partial',
         {},
         `${file}: keys repeated on later lines, which sshd never uses: lines ${lines(problems.repeated)}.`,
-        `Run \`borg-gate keys write --file ${file}\` so each key has one line.`,
+        fixFor(
+          [...new Set([...problems.firstOfRepeated, ...problems.repeated])].sort((a, b) => a - b),
+          `Run \`borg-gate keys write --file ${file}\` so each key has one line.`,
+        ),
       ),
     ],
     [
@@ -123,7 +148,7 @@ function toFindings(file: string, problems: LineProblems): Finding[] {
         'partial',
         {},
         `${file}: keys not in the policy, or of disabled or expired clients: lines ${lines(problems.unknown)}.`,
-        `Run \`borg-gate keys write --file ${file}\` to drop them.`,
+        fixFor(problems.unknown, `Run \`borg-gate keys write --file ${file}\` to drop them.`),
       ),
     ],
   ];

@@ -1,0 +1,27 @@
+import { blobFingerprint } from '../../lib/authorized-keys/fingerprint.js';
+import { findLinesOutsideBlocks } from '../../lib/authorized-keys/managed-block.js';
+import { parseAuthorizedKeys } from '../../lib/doctor/authorized-keys-lines.js';
+
+/**
+ * Warns on stderr about every key line outside the managed blocks and returns their count.
+ * The policy does not control such a key, and `keys write` never removes it. The warning names
+ * the line number and fingerprint only, because the line itself may carry options or comments
+ * that should not end up in a cron mail.
+ */
+export function warnAboutOutsideLines(text: string, file: string): number {
+  const lines = findLinesOutsideBlocks(text);
+  for (const { line, text: lineText } of lines) {
+    process.stderr.write(
+      `borg-gate: ${file}:${line}: ${describeKeyLine(lineText)} is outside the borg-gate managed blocks, so the policy does not control it and "borg-gate keys write" never removes it; delete the line by hand, or add the key to the policy with "borg-gate keys add" and then delete the line\n`,
+    );
+  }
+  return lines.length;
+}
+
+function describeKeyLine(line: string): string {
+  const key = parseAuthorizedKeys(line).keys[0];
+  if (key === undefined) {
+    return 'a line without a recognized key';
+  }
+  return `key ${key.keyType} ${blobFingerprint(Buffer.from(key.base64, 'base64'))}`;
+}
