@@ -5,7 +5,7 @@ import { resolveBorgPath } from '../borg-path/resolve.js';
 import { symlinkTarget } from '../policy/disk-checks.js';
 import { type Grant, listGrants, matchGrant } from '../policy/match.js';
 import { ProtocolError } from '../rpc/errors.js';
-import { type Handshake, readHandshake } from '../rpc/handshake.js';
+import { type Handshake, type OpenRequest, readHandshake } from '../rpc/handshake.js';
 import { encodeNegotiateReply } from '../rpc/replies.js';
 import { childEnvironment, spawnBorg, waitForExit } from './child.js';
 import { refuseOpen } from './open-refusal.js';
@@ -17,7 +17,7 @@ import { type GrantedSession, sessionFields } from './run.js';
 const BORG_EXIT_GRACE_MS = 30_000;
 
 /**
-^ * Runs a borg 1.x session: replies to `negotiate`, reads `open`, resolves the requested path with
+ * Runs a borg 1.x session: replies to `negotiate`, reads `open`, resolves the requested path with
  * borg's rules, picks the one policy grant for it, then starts `borg serve` restricted to that
  * grant and replays both messages. borg enforces the restriction again, so a difference between
  * the gate's path resolution and borg's can only refuse, never widen access.
@@ -78,13 +78,7 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
       permittedNames(granted),
     );
   }
-  if (grant.mode === 'read-only' && handshake.open.create) {
-    throw refusal('read-only', `open with create=true for ${grant.path}`);
-  }
-  // An exclusive lock blocks every backup of the repository; read-only keys need it only for check.
-  if (grant.mode === 'read-only' && handshake.open.exclusive && !granted.client.allow_check) {
-    throw refusal('read-only', `exclusive open without allow_check for ${grant.path}`);
-  }
+  checkOpenFlags(grant, handshake.open, granted.client.allow_check);
   const real = symlinkTarget(grant.path);
   // A grant path that became a symlink would let borg serve a directory the policy never named.
   if (real !== undefined) {
@@ -94,6 +88,27 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
     );
   }
   return { grant, resolved };
+}
+
+/** Throws SessionRefused when the `open` flags ask for more than the grant's mode permits. */
+function checkOpenFlags(grant: Grant, open: OpenRequest, allowCheck: boolean): void {
+  if (grant.mode === 'read-only' && open.create) {
+    throw refusal('read-only', `open with create=true for ${grant.path}`);
+  }
+  // An exclusive lock blocks every backup of the repository; read-only keys need it only for check.
+  if (grant.mode === 'read-only' && open.exclusive && !allowCheck) {
+    throw refusal('read-only', `exclusive open without allow_check for ${grant.path}`);
+  }
+  // An unlocked writer shares segment files with a running backup, and both corrupt the repository.
+  if (grant.mode === 'append-only' && !open.lock) {
+    throw refusal('lock-required', `open with lock=false for ${grant.path}`);
+  }
+  // Read-only sessions write nothing, so `borg list --bypass-lock` may skip the lock. borg check
+  // is the one exclusive open of a read-only key, and it rewrites the repository config file.
+  if (grant.mode === 'read-only' && open.exclusive && !open.lock) {
+    throw refusal('lock-required', `exclusive open with lock=false for ${grant.path}`);
+  }
+  // Read-write keys may send break_lock or destroy anyway, so lock=false gives them nothing new.
 }
 
 function refusal(reason: RefusalReason, detail: string): SessionRefused {

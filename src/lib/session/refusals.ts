@@ -22,6 +22,7 @@ export const REFUSALS = {
   'protocol-error': 'unexpected data from the borg client',
   'repository-not-permitted': 'repository not permitted for this key',
   'read-only': 'this key is read-only',
+  'lock-required': 'this key must lock the repository; run borg without --bypass-lock',
   'delete-not-permitted': 'deleting archives is not permitted for this key',
 } as const;
 
