@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { GATE, runGate } from '../e2e/harness/keys-fixture.js';
@@ -140,6 +140,25 @@ describe('keys CLI', () => {
   it('check help names exit status', async () => {
     const result = await runGate(['keys', 'check', '--help']);
     expect(result.stdout).toContain('a key line is outside the managed blocks');
+  });
+
+  it('write rejects newline block', async () => {
+    const file = join(dir, 'authorized_keys.block');
+    const result = await runGate([
+      'keys',
+      'write',
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--block',
+      'x\nssh-ed25519 AAAA evil',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'borg-gate: --block "x\\nssh-ed25519 AAAA evil" is invalid; a block name is 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit\n',
+    );
+    expect(existsSync(file)).toBe(false);
   });
 
   it('check refuses symlink', async () => {

@@ -1,3 +1,4 @@
+import { escapeUntrusted } from '../audit-log/escape.js';
 import { AuthorizedKeysError } from './errors.js';
 
 /**
@@ -9,8 +10,22 @@ import { AuthorizedKeysError } from './errors.js';
 const MARKER = /^# (BEGIN|END) borg-gate managed block ([A-Za-z0-9._-]+)\r?$/;
 export const DEFAULT_BLOCK_NAME = 'default';
 
+/** Block names follow the client id rule, so a name cannot carry a line end or a key. */
+const BLOCK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Throws AuthorizedKeysError unless `name` is a valid block name. */
+export function checkBlockName(name: string): void {
+  // A newline in the name would write the rest of it as a raw authorized_keys line.
+  if (!BLOCK_NAME.test(name)) {
+    throw new AuthorizedKeysError(
+      `--block "${escapeUntrusted(name, 200)}" is invalid; a block name is 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit`,
+    );
+  }
+}
+
 /** Formats a whole block, markers included, from the entry lines (UTF-8 text). */
 export function formatBlock(name: string, policyFile: string, entries: string[]): string {
+  checkBlockName(name);
   const lines = [
     `# BEGIN borg-gate managed block ${name}`,
     `# Written by "borg-gate keys write" from ${policyFile}; edits inside this block are overwritten.`,
@@ -29,6 +44,7 @@ interface BlockLocation {
 
 /** Finds the block called `name`; throws AuthorizedKeysError for broken or repeated markers. */
 export function findBlock(text: string, name: string, file: string): BlockLocation | undefined {
+  checkBlockName(name);
   let found: BlockLocation | undefined;
   let open: { name: string; start: number; line: number } | undefined;
   let offset = 0;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { AuthorizedKeysError } from '../../../src/lib/authorized-keys/errors.js';
 import {
+  checkBlockName,
   extractBlock,
   findBlock,
   findLinesOutsideBlocks,
@@ -132,5 +134,31 @@ describe('findLinesOutsideBlocks', () => {
     expect(findLinesOutsideBlocks(`${block}ssh-ed25519 AAAA x\n`)).toEqual([
       { line: 6, text: 'ssh-ed25519 AAAA x' },
     ]);
+  });
+});
+
+describe('checkBlockName', () => {
+  it.each(['default', 'offsite-2', 'a.b_c', 'x'.repeat(64)])('accepts %s', (name) => {
+    expect(() => checkBlockName(name)).not.toThrow();
+  });
+
+  it.each([
+    ['newline', 'x\nssh-ed25519 AAAA evil', '"x\\nssh-ed25519 AAAA evil"'],
+    ['empty', '', '""'],
+    ['leading dash', '-x', '"-x"'],
+    ['space', 'a b', '"a b"'],
+    ['too long', 'x'.repeat(65), `"${'x'.repeat(65)}"`],
+    ['escape', 'a\u001b[31m', '"a\\x1b[31m"'],
+  ])('rejects %s', (_case, name, shown) => {
+    expect(() => checkBlockName(name)).toThrow(AuthorizedKeysError);
+    expect(() => checkBlockName(name)).toThrow(`--block ${shown} is invalid`);
+    expect(() => checkBlockName(name)).toThrow('A-Z, a-z, 0-9, ".", "_" or "-"');
+  });
+
+  it('guards format, find and replace', () => {
+    const name = 'x\nssh-ed25519 AAAA evil';
+    expect(() => formatBlock(name, '/p', [])).toThrow(AuthorizedKeysError);
+    expect(() => findBlock('', name, 'ak')).toThrow(AuthorizedKeysError);
+    expect(() => replaceBlock('', name, block, 'ak')).toThrow(AuthorizedKeysError);
   });
 });
