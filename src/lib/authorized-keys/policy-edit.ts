@@ -41,10 +41,16 @@ export async function editClientKeys(
     if (current === undefined) {
       throw new AuthorizedKeysError(`${file}: policy file disappeared during the edit`);
     }
-    const document = parseDocument(current.content.toString('utf8'));
+    const original = current.content.toString('utf8');
+    const document = parseDocument(original);
     edit({ document, keys: findClientKeys(document, clientId, file) });
     // lineWidth 0 keeps long key lines unfolded, so they stay greppable and one key per line.
-    const source = document.toString({ lineWidth: 0, flowCollectionPadding: false });
+    // The padding of flow lists follows the file, so `[ a ]` lines of other clients stay as
+    // they are in git.
+    const source = document.toString({
+      lineWidth: 0,
+      flowCollectionPadding: usesFlowPadding(original),
+    });
     const policy = parsePolicy(file, source);
     collectKeyRecords(policy, new Date(), file);
     await writeFileAtomic(file, Buffer.from(source, 'utf8'), current.mode, current.owner);
@@ -52,6 +58,12 @@ export async function editClientKeys(
   } finally {
     await release();
   }
+}
+
+/** Tells whether the file's first flow list or map is written with inner spaces: `[ a ]`. */
+export function usesFlowPadding(source: string): boolean {
+  const first = /^[^#\n]*?[:-] +([[{])(.)/m.exec(source);
+  return first !== null && first[2] === ' ';
 }
 
 function findClientKeys(document: Document, clientId: string, file: string): YAMLSeq {

@@ -2,6 +2,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { addKey, removeKey, rotateKey } from '../../../src/lib/authorized-keys/key-edits.js';
+import { usesFlowPadding } from '../../../src/lib/authorized-keys/policy-edit.js';
 import { parsePublicKey } from '../../../src/lib/authorized-keys/public-key.js';
 import { loadPolicy } from '../../../src/lib/policy/load.js';
 import { makeKeys } from './fixtures.js';
@@ -49,6 +50,17 @@ describe('addKey', () => {
     expect(text).toContain('  - id: web1 # front end\n');
     expect(text).toContain(`      - ${keys[0]} # laptop key\n`);
     expect(text).toContain('    repositories: [/srv/borg/web1]\n');
+  });
+
+  it('keeps padded flow lists', async () => {
+    const padded = source
+      .replace('[/srv/borg/web1]', '[ /srv/borg/web1 ]')
+      .concat(`    repositories: [ /srv/borg/db1, /srv/borg/db2 ]\n`);
+    writeFileSync(file, padded, { mode: 0o640 });
+    await addKey(file, 'web1', keys[3]!, now);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('    repositories: [ /srv/borg/web1 ]\n');
+    expect(text).toContain('    repositories: [ /srv/borg/db1, /srv/borg/db2 ]\n');
   });
 
   it('keeps file mode', async () => {
@@ -129,5 +141,18 @@ describe('rotateKey', () => {
   it('other clients untouched', async () => {
     await rotateKey(file, 'db1', keys[3]!, day, now);
     expect(readFileSync(file, 'utf8')).toContain(`      - ${keys[0]} # laptop key\n`);
+  });
+});
+
+describe('usesFlowPadding', () => {
+  it.each([
+    ['repositories: [ /a ]', true],
+    ['repositories: [/a]', false],
+    ['  - id: x\n    keys: [ "k" ]', true],
+    ['# a comment: [ x ]\nrepositories: [/a]', false],
+    ['settings: { a: 1 }', true],
+    ['version: 1', false],
+  ])('%j is %s', (text, expected) => {
+    expect(usesFlowPadding(text)).toBe(expected);
   });
 });
