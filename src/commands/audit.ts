@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { SHA256_HEX_PATTERN } from '../lib/audit-log/fields.js';
 import type { VerifyArgs } from './audit/handlers.js';
 import { addFileOption, addFilterOptions, type FilterArgs } from './audit/options.js';
 import { runAuditHandler } from './audit/run.js';
@@ -6,6 +7,17 @@ import type { TailArgs } from './audit/tail.js';
 
 // Handlers load lazily, so `borg-gate --help` and other verbs do not read the audit code.
 const handlers = () => import('./audit/handlers.js');
+
+/** Returns the anchor in lower case, or throws a usage error when it is not a SHA-256 in hex. */
+function checkAnchor(value: string): string {
+  const anchor = value.trim().toLowerCase();
+  if (!SHA256_HEX_PATTERN.test(anchor)) {
+    throw new Error(
+      `--anchor ${JSON.stringify(value)} is not a record hash: give the 64 hex digits of a record's "hash" field`,
+    );
+  }
+  return anchor;
+}
 
 const queryCommand: CommandModule = {
   command: ['query', '$0'],
@@ -57,6 +69,7 @@ const verifyCommand: CommandModule = {
         array: true,
         describe:
           'Hash of a record, stored earlier away from this host; fail unless the chain still contains it',
+        coerce: (values: string[]) => values.map(checkAnchor),
       })
       .option('json', { type: 'boolean', describe: 'Print the result as JSON' }),
   handler: (args) =>

@@ -228,6 +228,22 @@ describe('borg-gate audit', () => {
     expect(absent.stdout).toContain(`${logPath}: anchor_missing:`);
   });
 
+  it('verify rejects a short anchor', () => {
+    const result = runCli(['verify', '--file', sampleLog(), '--anchor', 'deadbeef']);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('--anchor "deadbeef" is not a record hash');
+  });
+
+  it('query rejects an unknown event', () => {
+    const result = runCli(['--file', sampleLog(), '--event', 'nonsense']);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('Given: "nonsense"');
+  });
+
   it('query prints JSON lines', () => {
     const result = runCli([
       '--file',

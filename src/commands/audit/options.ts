@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { errorCode } from '../../lib/audit-log/errors.js';
+import { AUDIT_EVENTS } from '../../lib/audit-log/fields.js';
 import { PolicyError } from '../../lib/policy/errors.js';
 import { loadPolicy, policyFileFrom } from '../../lib/policy/load.js';
 import { parseTimeArgument, type RecordFilter } from './filter.js';
@@ -39,8 +40,8 @@ export function addFilterOptions<T>(yargs: Argv<T>) {
     })
     .option('decision', { choices: ['allow', 'refuse'] as const, describe: 'Only this decision' })
     .option('event', {
-      type: 'string',
-      describe: 'Only this event (session_start, session_end, ...)',
+      choices: AUDIT_EVENTS,
+      describe: 'Only this event',
     })
     .option('since', {
       type: 'string',
