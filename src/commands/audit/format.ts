@@ -34,6 +34,9 @@ const COLUMNS = [
   { title: 'DETAIL', width: 0 },
 ] as const;
 
+/** Longest DETAIL shown in the table; --json prints the whole record. */
+const DETAIL_MAX_CHARS = 160;
+
 /** Returns the header line of the people-readable query output. */
 export function tableHeader(): string {
   return formatRow(COLUMNS.map((column) => column.title));
@@ -49,8 +52,15 @@ export function tableRow(record: Record<string, unknown>): string {
     record.client_id === null ? '(unknown)' : safeText(record.client_id),
     safeText(record.decision),
     safeText(repository),
-    describeRecord(record),
+    shortenDetail(describeRecord(record)),
   ]);
+}
+
+function shortenDetail(detail: string): string {
+  if (detail.length <= DETAIL_MAX_CHARS) {
+    return detail;
+  }
+  return `${detail.slice(0, DETAIL_MAX_CHARS - 1)}… (--json shows all)`;
 }
 
 function formatRow(cells: string[]): string {
