@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import yargs from 'yargs';
 import { auditCommand } from './commands/audit.js';
 import { checkCommand } from './commands/check.js';
@@ -24,6 +24,36 @@ const COMMANDS: CommandModule<object, any>[] = [
   checkCommand,
 ];
 
+/** Error types that mean a bug in borg-gate rather than a bad input or a missing file. */
+const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError];
+
+/** Tells a bug from bad input. Node's own input errors (a NUL in a path) are TypeErrors with a code. */
+function isProgrammingError(error: Error): boolean {
+  const hasCode = typeof (error as NodeJS.ErrnoException).code === 'string';
+  return !hasCode && PROGRAMMING_ERRORS.some((type) => error instanceof type);
+}
+
+/**
+ * Prints a failure and exits 1. A usage error (a message from yargs itself) comes with the help
+ * text. An error thrown by a command, such as a missing file, is printed as one line.
+ */
+function reportFailure(
+  message: string | null,
+  error: Error | null | undefined,
+  usage: Argv,
+): never {
+  if (error === null || error === undefined || error.name === 'YError') {
+    usage.showHelp('error');
+    process.stderr.write(`\n${message ?? error?.message ?? 'invalid command line'}\n`);
+  } else if (isProgrammingError(error)) {
+    // A bug: keep the stack for the report, without the help text.
+    process.stderr.write(`borg-gate: internal error: ${error.stack ?? error.message}\n`);
+  } else {
+    process.stderr.write(`borg-gate: ${error.message}\n`);
+  }
+  process.exit(1);
+}
+
 /** Parses the command line and runs one verb. `serve` normally bypasses this (see main.ts). */
 export async function runCli(argv: string[]): Promise<void> {
   const parser = yargs(argv)
@@ -37,6 +67,7 @@ export async function runCli(argv: string[]): Promise<void> {
       global: true,
     })
     .demandCommand(1, 'Name a command; see borg-gate --help')
+    .fail(reportFailure)
     .strict()
     .recommendCommands()
     .wrap(Math.min(100, process.stdout.columns ?? 100))

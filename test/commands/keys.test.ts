@@ -161,6 +161,58 @@ describe('keys CLI', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it.each([
+    [
+      'missing',
+      'missing/dir/idx',
+      `directory ${dir}/missing/dir does not exist; create it or pass another --index path`,
+    ],
+    ['a directory', '.', 'the path is a directory; pass the path of a file in it'],
+  ])('write rejects index %s', async (_case, index, problem) => {
+    const file = join(dir, 'authorized_keys.index');
+    const result = await runGate([
+      'keys',
+      'write',
+      ...['--policy', policyFile, '--file', file, '--index', join(dir, index)],
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    const shown = JSON.stringify(join(dir, index));
+    expect(result.stderr).toBe(`borg-gate: --index ${shown}: ${problem}\n`);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it.each([
+    ['missing', '/nonexistent.pub', 'does not exist'],
+    ['a directory', '/tmp', 'is a directory'],
+  ])('add rejects key file %s', async (_case, keyFile, problem) => {
+    const result = await runGate([
+      'keys',
+      'add',
+      ...['--policy', policyFile, '--client', 'web1', '--key', keyFile],
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `borg-gate: --key "${keyFile}" ${problem}; pass the path of a public key file (.pub), or - to read the key from stdin\n`,
+    );
+    expect(readFileSync(policyFile, 'utf8')).toBe(source);
+  });
+
+  it('file error gets no help', async () => {
+    const result = await runGate(['audit', 'tail', '--file', join(dir, 'missing.log')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^borg-gate: .*missing\.log.*\n$/);
+    expect(result.stderr).not.toContain('Options:');
+    expect(result.stderr).not.toContain('    at ');
+  });
+
+  it('usage error keeps help', async () => {
+    const result = await runGate(['keys', 'check', '--no-such-option']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Options:');
+    expect(result.stderr).toContain('Unknown argument');
+  });
+
   it('check refuses symlink', async () => {
     const file = join(dir, 'authorized_keys.link');
     symlinkSync(policyFile, file);

@@ -1,5 +1,8 @@
-import { resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
+import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
 import { installBlock, parseMode } from '../../lib/authorized-keys/install.js';
 import { formatIndex } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
@@ -22,6 +25,11 @@ export async function runWrite(
   args: KeysArgs & { owner?: string; index?: string; mode?: string },
 ): Promise<number> {
   const target = authorizedKeysFileOf(args);
+  const indexFile = args.index === undefined ? undefined : resolve(args.index);
+  if (indexFile !== undefined) {
+    // Checked first, so a bad --index leaves authorized_keys as it was.
+    await checkIndexLocation(indexFile);
+  }
   const { policy, file, sourceSha256 } = await loadPolicy(policyFileOf(args));
   const options = renderOptionsOf(args);
   const rendered = renderBlock(policy, file, options);
@@ -30,10 +38,10 @@ export async function runWrite(
     owner: args.owner,
     mode: parseMode(args.mode),
   });
-  if (args.index !== undefined) {
+  if (indexFile !== undefined) {
     // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
     const index = formatIndex(sourceSha256, options, rendered.entries);
-    await writeIfChanged(resolve(args.index), index);
+    await writeIfChanged(indexFile, index);
   }
   const summary = `${rendered.entries.length} entries from ${file}`;
   if (result.changed) {
@@ -84,6 +92,35 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     status = 1;
   }
   return status;
+}
+
+/**
+ * Throws AuthorizedKeysError unless the index can be written: its directory exists and is
+ * writable, and the path itself is not a directory.
+ */
+async function checkIndexLocation(file: string): Promise<void> {
+  const directory = dirname(file);
+  const invalid = (problem: string, fix: string) =>
+    new AuthorizedKeysError(`--index ${JSON.stringify(file)}: ${problem}; ${fix}`);
+  const parent = await stat(directory).catch(() => undefined);
+  if (parent === undefined) {
+    throw invalid(
+      `directory ${directory} does not exist`,
+      'create it or pass another --index path',
+    );
+  }
+  if (!parent.isDirectory()) {
+    throw invalid(`${directory} is not a directory`, 'pass another --index path');
+  }
+  if ((await stat(file).catch(() => undefined))?.isDirectory()) {
+    throw invalid('the path is a directory', 'pass the path of a file in it');
+  }
+  await access(directory, constants.W_OK).catch((error: unknown) => {
+    throw invalid(
+      `directory ${directory} is not writable (${(error as Error).message})`,
+      'run as root or pass another --index path',
+    );
+  });
 }
 
 /** Writes the lookup index (root-owned, 0644 so the AuthorizedKeysCommandUser can read it). */

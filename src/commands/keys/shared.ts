@@ -41,13 +41,35 @@ export function authorizedKeysFileOf(args: KeysArgs): string {
 /** Reads a public key from a file, or from stdin for "-". */
 export async function readKeyText(source: string): Promise<string> {
   if (source !== '-') {
-    return readFile(source, 'utf8');
+    try {
+      return await readFile(source, 'utf8');
+    } catch (error) {
+      throw new AuthorizedKeysError(
+        `--key ${JSON.stringify(source)} ${describeReadError(error)}; pass the path of a public key file (.pub), or - to read the key from stdin`,
+        { cause: error },
+      );
+    }
   }
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Describes why a file could not be read, in words, for an error message. */
+export function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    return 'does not exist';
+  }
+  if (code === 'EISDIR') {
+    return 'is a directory';
+  }
+  if (code === 'EACCES') {
+    return 'is not readable (permission denied)';
+  }
+  return `cannot be read (${(error as Error).message})`;
 }
 
 /** Runs a handler, printing expected errors as one line on stderr with exit code 1. */
