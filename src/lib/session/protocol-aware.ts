@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { buildServeArgv } from '../borg-args/build.js';
 import { resolveBorgPath } from '../borg-path/resolve.js';
@@ -150,7 +150,7 @@ async function runBorgForGrant(
     mode: grant.mode,
   });
   // Checked before borg starts: the client's `open` may create the directory right after.
-  const repositoryExisted = existsSync(resolved);
+  const repositoryExisted = pathHoldsData(resolved);
   const child = spawnBorg(argv.file, argv.args, {
     env: childEnvironment(session.io.env),
     cwd: home,
@@ -177,6 +177,20 @@ async function runBorgForGrant(
     rpc: stats.rpc,
   });
   return refused ? EXIT_REFUSED : result.code;
+}
+
+/**
+ * Returns false for a missing path or an empty directory, where `borg init` creates a new
+ * repository, and true for a file or a directory with entries. Admins often create the empty
+ * directory first to set its owner and mode. The directory is read once, before borg starts.
+ */
+function pathHoldsData(path: string): boolean {
+  try {
+    return readdirSync(path).length > 0;
+  } catch (error) {
+    // Any other error (a file, no permission) counts as existing, so save_key stays refused.
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 function writeAll(output: Writable, bytes: Buffer): Promise<void> {

@@ -20,8 +20,9 @@ export interface RelayStats {
 export interface RelayOptions {
   granted: GrantedSession;
   /**
-   * True when the requested repository path existed before borg started. An `open` with
-   * create=true on it fails in borg, so the session must not count as creating a repository.
+   * True when the requested path was a file or a non-empty directory before borg started. An
+   * `open` with create=true on it fails in borg, so the session must not count as creating a
+   * repository.
    */
   repositoryExisted: boolean;
   handshake: Handshake;
