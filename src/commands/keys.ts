@@ -129,16 +129,69 @@ const rotateCommand: CommandModule<object, EditArgs & { overlap: string }> = {
   handler: (args) => reportErrors(async () => (await import('./keys/manage.js')).runRotate(args)),
 };
 
-const lookupCommand: CommandModule<object, { args?: string[]; policy?: string }> = {
+interface LookupArgs {
+  args?: string[];
+  policy?: string;
+  'gate-path'?: string;
+  user?: string;
+  index?: string;
+}
+
+// sshd runs lookup through main.ts, which parses its arguments by hand. This definition serves
+// `keys lookup --help` and a lookup started through the full CLI.
+const lookupCommand: CommandModule<object, LookupArgs> = {
   command: 'lookup [args..]',
-  describe:
-    'Print the entry for one key, for sshd AuthorizedKeysCommand: lookup [--policy FILE] [--gate-path PATH] [--user NAME] %u %t %k',
-  builder: (yargs) => yargs.strict(false).parserConfiguration({ 'unknown-options-as-args': true }),
+  describe: 'Print the authorized_keys entry for one offered key, for sshd AuthorizedKeysCommand',
+  builder: (yargs) =>
+    yargs
+      .usage('borg-gate keys lookup [options] USER TYPE BASE64')
+      .strict(false)
+      .parserConfiguration({ 'unknown-options-as-args': true })
+      .positional('args', {
+        type: 'string',
+        array: true,
+        describe: 'USER TYPE BASE64: the account, key type and base64 key, as sshd passes %u %t %k',
+      })
+      .option('policy', {
+        type: 'string',
+        describe:
+          'Policy file (default: /etc/borg-gate/policy.yaml; BORG_GATE_POLICY is ignored, as in serve)',
+      })
+      .option('gate-path', {
+        type: 'string',
+        describe:
+          'Absolute path of borg-gate in the printed command="..." (default: the path this program was started as)',
+      })
+      .option('user', {
+        type: 'string',
+        describe: 'Print nothing when USER is another account (the backup account, e.g. borg)',
+      })
+      .option('index', {
+        type: 'string',
+        describe:
+          'Lookup index written by "keys write --index"; used while it matches the policy, else the policy is read',
+      })
+      .epilog(
+        [
+          'Exit status: 0 after printing the entry of an active policy key, or nothing for any other key. 1 when the lookup failed and 2 for invalid arguments; sshd then accepts no key.',
+          '',
+          'In sshd_config, inside "Match User borg":',
+          '  AuthorizedKeysFile none',
+          '  AuthorizedKeysCommand /usr/local/bin/borg-gate keys lookup --user borg %u %t %k',
+          '  AuthorizedKeysCommandUser borg-gate-lookup',
+        ].join('\n'),
+      ) as Argv<LookupArgs>,
   handler: async (args) => {
     const { runLookupCommand } = await import('./keys/lookup.js');
-    // --policy is a global option, so yargs has taken it out of the remaining arguments.
-    const policy = typeof args.policy === 'string' ? ['--policy', args.policy] : [];
-    process.exitCode = await runLookupCommand([...policy, ...(args.args ?? []).map(String)]);
+    // yargs has taken the options out of the remaining arguments, so they are passed back.
+    const options: string[] = [];
+    for (const name of ['policy', 'gate-path', 'user', 'index'] as const) {
+      const value = args[name];
+      if (typeof value === 'string') {
+        options.push(`--${name}`, value);
+      }
+    }
+    process.exitCode = await runLookupCommand([...options, ...(args.args ?? []).map(String)]);
   },
 };
 

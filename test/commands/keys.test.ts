@@ -235,4 +235,27 @@ describe('keys CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--client web1');
   });
+
+  it('lookup help lists options', async () => {
+    const result = await runGate(['keys', 'lookup', '--help']);
+    expect(result.code).toBe(0);
+    for (const option of ['--policy', '--gate-path', '--user', '--index']) {
+      expect(result.stdout).toContain(`  ${option} `);
+    }
+    expect(result.stdout).toContain(
+      'AuthorizedKeysCommand /usr/local/bin/borg-gate keys lookup --user borg %u %t %k',
+    );
+    expect(result.stdout).toContain('AuthorizedKeysCommandUser borg-gate-lookup');
+  });
+
+  it('lookup through yargs passes options', async () => {
+    const [type, base64] = keys[0]!.split(' ');
+    const base = ['--policy', policyFile, 'keys', 'lookup', '--gate-path', '/opt/gate/borg-gate'];
+    const found = await runGate([...base, '--user', 'borg', 'borg', type!, base64!]);
+    expect(found.code).toBe(0);
+    expect(found.stdout).toContain('command="/opt/gate/borg-gate serve --client web1');
+    const other = await runGate([...base, '--user', 'borg', 'root', type!, base64!]);
+    expect(other.code).toBe(0);
+    expect(other.stdout).toBe('');
+  });
 });
