@@ -41,7 +41,11 @@ describe('doctor on an insecure server', () => {
         { id: 'web2', keys: [fixture.key('web2')], repositories: [repos.sealed, repos.open] },
       ],
     });
-    fixture.writeSshdConfig(['PasswordAuthentication yes', 'PermitUserEnvironment yes']);
+    fixture.writeSshdConfig([
+      'PasswordAuthentication yes',
+      'PermitUserEnvironment yes',
+      'AcceptEnv LANG LC_* NODE_OPTIONS',
+    ]);
     writeFileSync(
       fixture.authorizedKeys,
       `${gateLine('web1', fixture.key('web1'), fixture.policyFile)}\n${fixture.key('web2')}\n`,
@@ -94,6 +98,7 @@ describe('doctor on an insecure server', () => {
     const text = details.join('\n');
     expect(text).toContain('passwordauthentication is yes');
     expect(text).toContain('permituserenvironment is yes');
+    expect(text).toContain('AcceptEnv accepts NODE_OPTIONS (');
     expect(text).toContain('mode 0666: group or others can write it');
     expect(text).toContain('backup.service');
   });
