@@ -35,9 +35,10 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
     throw new SessionRefused('protocol-error', reason);
   }
   const home = io.env.HOME ?? '/';
+  const resolved = resolveBorgPath(handshake.open.path, { baseDir: home, cwd: home });
   let match: GrantMatch;
   try {
-    match = grantFor(granted, handshake, home);
+    match = grantFor(granted, handshake.open, resolved);
   } catch (error) {
     if (!(error instanceof SessionRefused)) {
       throw error;
@@ -47,7 +48,7 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
       event: 'session_refused',
       decision: 'refuse',
       reason: `${error.reason}: ${error.detail}`,
-      repository: error.reason === 'repository-not-permitted' ? undefined : handshake.open.path,
+      repository: error.reason === 'repository-not-permitted' ? undefined : resolved,
       duration_ms: Math.round(performance.now() - session.startedAt),
     });
     await refuseOpen(
@@ -67,9 +68,12 @@ interface GrantMatch {
   resolved: string;
 }
 
-function grantFor(granted: GrantedSession, handshake: Handshake, home: string): GrantMatch {
-  const requested = handshake.open.path;
-  const resolved = resolveBorgPath(requested, { baseDir: home, cwd: home });
+function grantFor(
+  granted: GrantedSession,
+  open: OpenRequest,
+  resolved: string | undefined,
+): GrantMatch {
+  const requested = open.path;
   const grant = resolved === undefined ? undefined : matchGrant(granted.client, resolved);
   if (grant === undefined || resolved === undefined) {
     throw new SessionRefused(
@@ -78,7 +82,7 @@ function grantFor(granted: GrantedSession, handshake: Handshake, home: string): 
       permittedNames(granted),
     );
   }
-  checkOpenFlags(grant, handshake.open, granted.client.allow_check);
+  checkOpenFlags(grant, open, granted.client.allow_check);
   const real = symlinkTarget(grant.path);
   // A grant path that became a symlink would let borg serve a directory the policy never named.
   if (real !== undefined) {
@@ -139,14 +143,16 @@ async function runBorgForGrant(
     restrictToPaths: grant.kind === 'path' ? [grant.path] : [],
     storageQuota: grant.storageQuota,
   });
+  // `repository` is the path borg opens. For a path grant, `restrictions` names the granted root.
+  const restrictions = [
+    `${grant.kind === 'path' ? '--restrict-to-path' : '--restrict-to-repository'} ${grant.path}`,
+  ];
   await granted.audit.append({
     ...sessionFields(session),
     event: 'session_start',
     decision: 'allow',
-    repository: grant.path,
-    restrictions: [
-      `${grant.kind === 'path' ? '--restrict-to-path' : '--restrict-to-repository'} ${grant.path}`,
-    ],
+    repository: resolved,
+    restrictions,
     mode: grant.mode,
   });
   // Checked before borg starts: the client's `open` may create the directory right after.
@@ -167,7 +173,8 @@ async function runBorgForGrant(
     event: 'session_end',
     decision: refused ? 'refuse' : 'allow',
     reason: stats.refusal,
-    repository: grant.path,
+    repository: resolved,
+    restrictions,
     mode: grant.mode,
     exit_code: result.code,
     signal: result.signal ?? null,
