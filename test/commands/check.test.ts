@@ -170,8 +170,13 @@ describe('runCheckCommand', () => {
   it('failing alert command exits 1', async () => {
     const script = join(dir, 'alert-fails.sh');
     await writeFile(script, '#!/bin/sh\necho "relay down" >&2\nexit 1\n', { mode: 0o755 });
+    // A config file that is no borg config: borg check fails on it. A directory without one
+    // would be skipped as not created yet.
+    const broken = join(dir, 'alert-fails-broken');
+    await mkdir(broken);
+    await writeFile(join(broken, 'config'), 'not a borg repository\n');
     const { policy } = await setUp('alert-fails', {
-      repositories: { [join(dir, 'alert-fails', 'missing')]: {} },
+      repositories: { [broken]: {} },
       defaults: { lock_wait: 1, alert_command: [script] },
     });
     const stderr = captureStderr();
