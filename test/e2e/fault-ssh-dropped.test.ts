@@ -11,6 +11,9 @@ import { findProcesses, readProcess, sshdAncestor } from './harness/processes.js
 // NOTE: borg serve exits 0 when its input ends, so a dropped connection has exit_code 0 in its
 // session_end record. Only the missing commit, and the reason client-disconnected when the input
 // ended inside a request, show that the backup did not finish.
+// A client that goes away is named as such, never as a server-side failure.
+const CLIENT_DROPPED = /^client-disconnected: /;
+
 describe('connection dropped mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () => {
   let fixture: InterruptFixture;
 
@@ -30,7 +33,10 @@ describe('connection dropped mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () 
     const ssh = findProcesses(key).filter((info) => info.argv[0] === 'ssh');
     expect(ssh, JSON.stringify(findProcesses(key))).toHaveLength(1);
     process.kill(ssh[0]!.pid, 'SIGKILL');
-    await expectRecovered(fixture, running, before, { evidence: 'no-commit' });
+    await expectRecovered(fixture, running, before, {
+      evidence: 'no-commit',
+      reason: CLIENT_DROPPED,
+    });
   });
 
   it('sshd session killed: server side cleans up', async () => {
@@ -41,6 +47,9 @@ describe('connection dropped mid-create', { timeout: E2E_FAULT_TIMEOUT_MS }, () 
     // The per-connection sshd process, not the listener that the fixture started.
     expect(readProcess(session!.ppid)?.argv.join(' ')).toContain('sshd');
     process.kill(session!.pid, 'SIGKILL');
-    await expectRecovered(fixture, running, before, { evidence: 'no-commit' });
+    await expectRecovered(fixture, running, before, {
+      evidence: 'no-commit',
+      reason: CLIENT_DROPPED,
+    });
   });
 });

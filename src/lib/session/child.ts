@@ -27,10 +27,28 @@ export function childEnvironment(
   return { ...clean, ...extra };
 }
 
+/** Exit status of a borg child. */
+export interface BorgExit {
+  /** borg's exit code, or 128 + signal number when a signal ended it. */
+  code: number;
+  /** The signal that ended borg, if any. */
+  signal?: NodeJS.Signals;
+  /** The first signal the gate itself sent borg, and why. */
+  sentByGate?: GateSignal;
+}
+
+export interface GateSignal {
+  signal: NodeJS.Signals;
+  /**
+   * 'forwarded': the gate received it (sshd or an admin stopping the session). 'shutdown': a
+   * `listen` server stopping. 'exit-timeout': borg did not exit in time after its output ended.
+   */
+  cause: 'forwarded' | 'shutdown' | 'exit-timeout';
+}
+
 export interface BorgChild {
   process: ChildProcess;
-  /** Resolves with borg's exit code, or 128 + signal number when a signal ended it. */
-  exited: Promise<{ code: number; signal?: NodeJS.Signals }>;
+  exited: Promise<BorgExit>;
 }
 
 /** The streams of one SSH session: this process's own under sshd, a channel's in `listen`. */
@@ -53,6 +71,14 @@ export interface SpawnBorgOptions {
 
 /** borg children that have not exited yet, for a server that ends them on shutdown. */
 const runningChildren = new Set<ChildProcess>();
+/** The first signal the gate sent each child, so the audit log can tell it from a kill by others. */
+const signalsSent = new WeakMap<ChildProcess, GateSignal>();
+
+/** Sends `signal` to `child` and remembers the first one the gate sent. */
+function signalChild(child: ChildProcess, signal: NodeJS.Signals, cause: GateSignal['cause']) {
+  if (!signalsSent.has(child)) signalsSent.set(child, { signal, cause });
+  child.kill(signal);
+}
 let forwardSignals = true;
 
 /**
@@ -66,7 +92,7 @@ export function disableSignalForwarding(): void {
 /** Sends `signal` to every running borg child and returns how many there were. */
 export function signalBorgChildren(signal: NodeJS.Signals): number {
   for (const child of runningChildren) {
-    child.kill(signal);
+    signalChild(child, signal, 'shutdown');
   }
   return runningChildren.size;
 }
@@ -90,18 +116,23 @@ export function spawnBorg(file: string, args: string[], options: SpawnBorgOption
   }
   const pipedOutputs = connectSessionStreams(child, options);
   runningChildren.add(child);
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  const forward = (signal: NodeJS.Signals) => signalChild(child, signal, 'forwarded');
   const forwarded = forwardSignals ? FORWARDED_SIGNALS : [];
   for (const signal of forwarded) {
     process.on(signal, forward);
   }
-  const exited = new Promise<{ code: number; signal?: NodeJS.Signals }>((resolve) => {
+  const exited = new Promise<BorgExit>((resolve) => {
     const finish = (code: number, signal?: NodeJS.Signals) => {
       runningChildren.delete(child);
       for (const name of forwarded) {
         process.off(name, forward);
       }
-      resolve(signal === undefined ? { code } : { code, signal });
+      const sentByGate = signalsSent.get(child);
+      resolve({
+        code,
+        ...(signal !== undefined && { signal }),
+        ...(sentByGate !== undefined && { sentByGate }),
+      });
     };
     child.once('error', () => finish(127));
     child.once('exit', (code, signal) => {
@@ -155,10 +186,10 @@ function signalNumber(signal: NodeJS.Signals | null): number {
  * Waits for borg to exit after its output ended. A borg that lingers past `graceMs` gets
  * SIGTERM, and SIGKILL after the same time again, so no borg process outlives its session.
  */
-export async function waitForExit(child: BorgChild, graceMs: number) {
+export async function waitForExit(child: BorgChild, graceMs: number): Promise<BorgExit> {
   const timers: NodeJS.Timeout[] = [];
-  timers.push(setTimeout(() => child.process.kill('SIGTERM'), graceMs));
-  timers.push(setTimeout(() => child.process.kill('SIGKILL'), 2 * graceMs));
+  timers.push(setTimeout(() => signalChild(child.process, 'SIGTERM', 'exit-timeout'), graceMs));
+  timers.push(setTimeout(() => signalChild(child.process, 'SIGKILL', 'exit-timeout'), 2 * graceMs));
   try {
     return await child.exited;
   } finally {

@@ -8,6 +8,7 @@ import { ProtocolError } from '../rpc/errors.js';
 import { type Handshake, type OpenRequest, readHandshake } from '../rpc/handshake.js';
 import { encodeNegotiateReply } from '../rpc/replies.js';
 import { childEnvironment, spawnBorg, waitForExit } from './child.js';
+import { sessionEndReason } from './end-reason.js';
 import { refuseOpen } from './open-refusal.js';
 import { EXIT_REFUSED, type RefusalReason, refusalMessage, SessionRefused } from './refusals.js';
 import { relayToBorg } from './relay.js';
@@ -172,7 +173,7 @@ async function runBorgForGrant(
     ...sessionFields(session),
     event: 'session_end',
     decision: refused ? 'refuse' : 'allow',
-    reason: stats.refusal,
+    reason: sessionEndReason(stats, result),
     repository: resolved,
     restrictions,
     mode: grant.mode,

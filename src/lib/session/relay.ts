@@ -15,6 +15,10 @@ export interface RelayStats {
   protocolError?: string;
   /** Audit text for a refusal or protocol error inside the session. */
   refusal?: string;
+  /** The client's input ended inside a request. */
+  truncated: boolean;
+  /** The session stored objects with `put` and never committed them. */
+  uncommittedWrites: boolean;
 }
 
 export interface RelayOptions {
@@ -59,7 +63,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
       ? `protocol-error: ${stats.protocolError}`
       : stats.refusedMethod !== undefined
         ? `rpc-refused: ${stats.refusedMethod} (msgid ${stats.refusedMsgid})`
-        : disconnectReason(stats.truncated, stats.puts > 0 && !stats.commit);
+        : undefined;
   return {
     bytesIn: stats.bytesIn + handshake.negotiateBytes.length + handshake.openBytes.length,
     bytesOut: stats.bytesOut,
@@ -73,20 +77,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
     refusedMethod: stats.refusedMethod,
     protocolError: stats.protocolError,
     refusal,
+    truncated: stats.truncated,
+    uncommittedWrites: stats.puts > 0 && !stats.commit,
   };
-}
-
-/**
- * Returns the audit reason for a client that went away mid-session. borg serve exits 0 when its
- * input ends, so without this a dropped connection mid-backup reads like a clean session.
- */
-function disconnectReason(truncated: boolean, uncommittedWrites: boolean): string | undefined {
-  if (truncated) {
-    return 'client-disconnected: the connection ended inside a request';
-  }
-  // NOTE: this catches a backup dropped before its first commit. One dropped after a
-  // checkpoint commit still looks complete here, although its archive is never written.
-  return uncommittedWrites
-    ? 'client-disconnected: data was written but never committed'
-    : undefined;
 }

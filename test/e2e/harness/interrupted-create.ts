@@ -121,6 +121,8 @@ export interface RecoveryOptions {
   staleLock?: boolean;
   /** The gate was killed with SIGKILL, so the session has a start record and no end record. */
   gateKilled?: boolean;
+  /** Expected `reason` of the session_end record. */
+  reason?: RegExp;
 }
 
 /**
@@ -164,6 +166,9 @@ export async function expectRecovered(
   } else {
     expect(end).toBeDefined();
     expectFailedEnd(end!, options.evidence ?? 'exit');
+    if (options.reason !== undefined) {
+      expect(String(end!.reason)).toMatch(options.reason);
+    }
   }
 
   const check = await gate.borg('host', ['check', gate.url(repo)], { timeoutMs: 120_000 });

@@ -1,0 +1,51 @@
+import type { BorgExit } from './child.js';
+import type { RelayStats } from './relay.js';
+
+/**
+ * Returns the audit `reason` of a protocol-aware session_end: a refusal or protocol error first,
+ * then what ended borg serve, then a client that went away mid-session. borg serve exits 0 when
+ * its input ends, so without the last case a connection dropped mid-backup reads as clean.
+ */
+export function sessionEndReason(stats: RelayStats, exit: BorgExit): string | undefined {
+  if (stats.refusal !== undefined) {
+    return stats.refusal;
+  }
+  const serverSide = serverSideEnd(exit);
+  if (serverSide !== undefined) {
+    return stats.uncommittedWrites
+      ? `${serverSide}, before the data it stored was committed`
+      : serverSide;
+  }
+  if (stats.truncated) {
+    return 'client-disconnected: the connection ended inside a request';
+  }
+  // NOTE: this catches a backup dropped before its first commit. One dropped after a
+  // checkpoint commit still looks complete here, although its archive is never written.
+  // TODO: a session that borg serve ended with an error reply (a storage quota stop, for
+  // example) and that the client then closed still reads as client-disconnected, because the
+  // gate does not decode borg's replies.
+  return stats.uncommittedWrites
+    ? 'client-disconnected: data was written but never committed'
+    : undefined;
+}
+
+/** Describes an end of borg serve that the client did not cause, or returns undefined. */
+function serverSideEnd(exit: BorgExit): string | undefined {
+  const sent = exit.sentByGate;
+  if (sent?.cause === 'forwarded') {
+    return `gate-terminated: borg-gate received ${sent.signal} and passed it to borg serve`;
+  }
+  if (sent?.cause === 'shutdown') {
+    return `gate-terminated: borg-gate sent ${sent.signal} to borg serve while shutting down`;
+  }
+  if (sent?.cause === 'exit-timeout') {
+    return `borg-exit-timeout: borg serve did not exit after its session, so borg-gate sent ${sent.signal}`;
+  }
+  if (exit.signal !== undefined) {
+    return `borg-killed: borg serve was killed by ${exit.signal}`;
+  }
+  if (exit.code !== 0) {
+    return `borg-failed: borg serve exited with code ${exit.code}`;
+  }
+  return undefined;
+}
