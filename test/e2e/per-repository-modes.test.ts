@@ -76,7 +76,7 @@ describe('per-repository modes', () => {
     const create = await gate.borg('host', ['create', `${gate.url(shared)}::two`, '.'], {
       cwd: source,
     });
-    expect(create.stderr).toContain('borg-gate: this key is read-only');
+    expect(create.stderr).toContain('borg-gate: this repository is read-only for this key');
     expect(create.code).not.toBe(0);
   });
 

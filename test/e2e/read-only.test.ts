@@ -102,7 +102,7 @@ describe('read-only client', () => {
       const env = { ...PASSPHRASE, BORG_NEW_PASSPHRASE: 'changed' };
       const result = await gate.borg('restore', args(), { cwd: source, env, timeoutMs: 120_000 });
       expect(result.stderr).toMatch(
-        /borg-gate: (this key is read-only|[a-z ]+ is not permitted for this key)/,
+        /borg-gate: (this repository is read-only for this key|[a-z ]+ is not permitted for this key)/,
       );
       expect(result.code).not.toBe(0);
       expect(hashRepository(repo)).toEqual(before);
@@ -121,7 +121,7 @@ describe('read-only client', () => {
   it('init on a new path is refused', async () => {
     const target = join(gate.dir, 'srv', 'new', 'repo');
     const result = await gate.borg('restore', ['init', '-e', 'none', gate.url(target)]);
-    expect(result.stderr).toContain('borg-gate: this key is read-only');
+    expect(result.stderr).toContain('borg-gate: this repository is read-only for this key');
     expect(result.code).not.toBe(0);
     expect(readdirSync(join(gate.dir, 'srv'))).toEqual(['repo']);
   });

@@ -7,7 +7,7 @@ export type SessionMode = 'read-only' | 'append-only' | 'read-write';
 export const REFUSAL_CLASS = 'BorgGateRefusal';
 
 export const REFUSAL_MESSAGES = {
-  readOnly: 'borg-gate: this key is read-only',
+  readOnly: 'borg-gate: this repository is read-only for this key',
   check: 'borg-gate: borg check is not permitted for this key',
   delete: 'borg-gate: deleting archives is not permitted for this key',
   destroy: 'borg-gate: deleting the repository is not permitted for this key',
@@ -141,12 +141,14 @@ const RULES: Record<SessionMode, Record<string, Rule>> = {
 
 /**
  * Returns the rule for `method` after the handshake. Methods missing from the mode's table are
- * refused: a second `open` (borg would leak the first repository's lock), `negotiate`,
- * `inject_exception` (a test hook) and names borg does not know.
+ * refused: a write method in a read-only session, a second `open` (borg would leak the first
+ * repository's lock), `negotiate`, `inject_exception` (a test hook) and names borg does not know.
  */
 export function ruleFor(mode: SessionMode, method: string): Rule {
   const table = RULES[mode];
   if (Object.hasOwn(table, method)) return table[method]!;
   if (method === 'open') return refuse(REFUSAL_MESSAGES.secondOpen);
-  return refuse(mode === 'read-only' ? REFUSAL_MESSAGES.readOnly : REFUSAL_MESSAGES.method);
+  // A read-write key may call these methods, so refusing one names the read-only grant.
+  const isWrite = mode === 'read-only' && Object.hasOwn(readWrite, method);
+  return refuse(isWrite ? REFUSAL_MESSAGES.readOnly : REFUSAL_MESSAGES.method);
 }

@@ -21,7 +21,7 @@ export const REFUSALS = {
   'program-not-permitted': 'the requested borg program (--remote-path) is not permitted',
   'protocol-error': 'unexpected data from the borg client',
   'repository-not-permitted': 'repository not permitted for this key',
-  'read-only': 'this key is read-only',
+  'read-only': 'this repository is read-only for this key',
   'lock-required': 'this key must lock the repository; run borg without --bypass-lock',
   'delete-not-permitted': 'deleting archives is not permitted for this key',
 } as const;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateHarness, url } from './fixtures/gate-session.js';
 import { makeRepository, snapshot } from './fixtures/repo.js';
 
-const READ_ONLY = 'borg-gate: this key is read-only';
+const READ_ONLY = 'borg-gate: this repository is read-only for this key';
 
 describe('relaySession read-only with real borg', () => {
   let base: string;
