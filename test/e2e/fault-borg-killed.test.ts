@@ -13,10 +13,10 @@ import {
 import { borgServeProcesses, exitOf, gateProcesses, waitFor } from './harness/processes.js';
 
 // borg 1.2 handles SIGTERM itself and exits with code 143. It may first send the client an error
-// reply, and if the client closes before borg exits, borg exits 0 and only the client's end shows.
+// reply, and if the client closes before borg exits, borg exits 0 and the error reply shows.
 const REASONS = {
   SIGTERM:
-    /^(borg-failed: borg serve exited with code 143|client-disconnected: data was written but never committed)/,
+    /^(borg-failed: borg serve exited with code 143|borg-error: borg serve replied with \w+, then the client closed the connection)/,
   SIGKILL:
     /^borg-killed: borg serve was killed by SIGKILL, before the data it stored was committed$/,
 };

@@ -47,6 +47,8 @@ export interface SessionStats {
   protocolError?: string;
   /** True if the client closed its side inside a request; borg never runs such a request. */
   truncated: boolean;
+  /** Exception class of the first error reply from borg, such as StorageQuotaExceeded. */
+  serverError?: string;
 }
 
 const METHOD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -108,6 +110,7 @@ export async function relaySession(options: RelayOptions): Promise<SessionStats>
   stop.abort();
   await upstream;
   stats.bytesOut = replies.bytesOut;
+  if (replies.serverError !== undefined) stats.serverError = replies.serverError;
   return stats;
 }
 

@@ -1,8 +1,12 @@
 import type { Readable, Writable } from 'node:stream';
+import { decode } from '@msgpack/msgpack';
 import { ProtocolError } from './errors.js';
 import { Framer, REPLY_LIMITS } from './framer.js';
 import { pumpChunks } from './streams.js';
 import { NegotiateReplyCheck } from './swallow.js';
+
+const MAX_ERROR_REPLY_BYTES = 64 * 1024;
+const EXCEPTION_CLASS = /^[A-Za-z_][A-Za-z0-9_.]{0,127}$/;
 
 export interface ReplyChannelOptions {
   /** The server output still starts with borg's reply to the replayed negotiate; drop it. */
@@ -16,6 +20,11 @@ export interface ReplyChannelOptions {
  */
 export class ReplyChannel {
   bytesOut = 0;
+  /** Exception class of the first error reply from `borg serve`, for the audit log. */
+  serverError: string | undefined;
+  /** Bytes of the current reply while it may still be a small error reply. */
+  private replyHead: Buffer[] | undefined;
+  private replyHeadBytes = 0;
   private atBoundary = true;
   private queue: Buffer[] = [];
   private failed = false;
@@ -75,8 +84,44 @@ export class ReplyChannel {
       this.negotiateReply.add(bytes);
       return;
     }
+    if (this.atBoundary) this.startReply(bytes);
+    else if (this.replyHead !== undefined) this.addReplyBytes(bytes);
     this.atBoundary = false;
     this.batch.push(bytes);
+  }
+
+  /**
+   * Starts keeping a reply's bytes unless it is a result. borg 1.2 packs every result as
+   * `{i, r}`, a fixmap of two (0x82), and every error reply as a map of seven keys. borg writes
+   * that first byte itself and the client cannot choose it, so it separates the two kinds.
+   */
+  private startReply(bytes: Buffer): void {
+    if (this.serverError !== undefined || bytes[0] === 0x82) return;
+    this.replyHead = [];
+    this.replyHeadBytes = 0;
+    this.addReplyBytes(bytes);
+  }
+
+  private addReplyBytes(bytes: Buffer): void {
+    this.replyHeadBytes += bytes.length;
+    // Error replies carry a traceback of a few KiB, so a longer message is not read.
+    if (this.replyHeadBytes > MAX_ERROR_REPLY_BYTES) this.replyHead = undefined;
+    else this.replyHead?.push(bytes);
+  }
+
+  private recordServerError(): void {
+    const head = this.replyHead;
+    this.replyHead = undefined;
+    if (head === undefined) return;
+    try {
+      const reply = decode(Buffer.concat(head), { rawStrings: true }) as Record<string, unknown>;
+      const name = reply.exception_class;
+      if (!(name instanceof Uint8Array)) return;
+      const text = Buffer.from(name).toString('latin1');
+      this.serverError = EXCEPTION_CLASS.test(text) ? text : '(invalid name)';
+    } catch {
+      // The framer already checked the message; a reply that still fails to decode is not an error reply.
+    }
   }
 
   private endMessage(): void {
@@ -86,6 +131,7 @@ export class ReplyChannel {
       return;
     }
     this.atBoundary = true;
+    this.recordServerError();
     this.batch.push(...this.queue.splice(0));
   }
 

@@ -10,7 +10,7 @@ export function sessionEndReason(stats: RelayStats, exit: BorgExit): string | un
   if (stats.refusal !== undefined) {
     return stats.refusal;
   }
-  const serverSide = serverSideEnd(exit);
+  const serverSide = serverSideEnd(exit) ?? serverErrorEnd(stats);
   if (serverSide !== undefined) {
     return stats.uncommittedWrites
       ? `${serverSide}, before the data it stored was committed`
@@ -21,12 +21,20 @@ export function sessionEndReason(stats: RelayStats, exit: BorgExit): string | un
   }
   // NOTE: this catches a backup dropped before its first commit. One dropped after a
   // checkpoint commit still looks complete here, although its archive is never written.
-  // TODO: a session that borg serve ended with an error reply (a storage quota stop, for
-  // example) and that the client then closed still reads as client-disconnected, because the
-  // gate does not decode borg's replies.
   return stats.uncommittedWrites
     ? 'client-disconnected: data was written but never committed'
     : undefined;
+}
+
+/**
+ * Describes a client that closed the session early after borg replied with an error, such as
+ * StorageQuotaExceeded. An error in a session that ended cleanly is not reported.
+ */
+function serverErrorEnd(stats: RelayStats): string | undefined {
+  if (stats.serverError === undefined || !(stats.truncated || stats.uncommittedWrites)) {
+    return undefined;
+  }
+  return `borg-error: borg serve replied with ${stats.serverError}, then the client closed the connection`;
 }
 
 /** Describes an end of borg serve that the client did not cause, or returns undefined. */

@@ -19,6 +19,8 @@ export interface RelayStats {
   truncated: boolean;
   /** The session stored objects with `put` and never committed them. */
   uncommittedWrites: boolean;
+  /** Exception class of the first error reply from borg. */
+  serverError?: string;
 }
 
 export interface RelayOptions {
@@ -79,5 +81,6 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
     refusal,
     truncated: stats.truncated,
     uncommittedWrites: stats.puts > 0 && !stats.commit,
+    ...(stats.serverError !== undefined && { serverError: stats.serverError }),
   };
 }

@@ -72,6 +72,13 @@ describe('sessionEndReason', () => {
     ],
     ['borg failed', stats(), failed, 'borg-failed: borg serve exited with code 2'],
     [
+      'quota stop',
+      stats({ ...uncommitted, serverError: 'StorageQuotaExceeded' }),
+      clean,
+      'borg-error: borg serve replied with StorageQuotaExceeded, then the client closed the connection, before the data it stored was committed',
+    ],
+    ['error in clean session', stats({ serverError: 'ObjectNotFound' }), clean, undefined],
+    [
       'refusal wins',
       stats({ refusal: 'rpc-refused: delete (msgid 5)' }),
       killed,
