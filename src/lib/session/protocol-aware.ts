@@ -108,8 +108,10 @@ function checkOpenFlags(grant: Grant, open: OpenRequest, allowCheck: boolean): v
   if (grant.mode === 'append-only' && !open.lock) {
     throw refusal('lock-required', `open with lock=false for ${grant.path}`);
   }
-  // Read-only sessions write nothing, so `borg list --bypass-lock` may skip the lock. borg check
-  // is the one exclusive open of a read-only key, and it rewrites the repository config file.
+  // The filter refuses every write of a read-only session, so `borg list --bypass-lock` may skip
+  // the lock. borg check is the one exclusive open of a read-only key, and it rewrites the config.
+  // NOTE: borg 1.2 rewrites the index file when it finds it behind the segments (after a crash
+  // or mid-commit). Without the lock that can race a writer, as with a local `--bypass-lock`.
   if (grant.mode === 'read-only' && open.exclusive && !open.lock) {
     throw refusal('lock-required', `exclusive open with lock=false for ${grant.path}`);
   }
