@@ -59,6 +59,16 @@ describe('matchesFilter', () => {
     expect(matchesFilter(record, filter)).toBe(expected);
   });
 
+  it.each([
+    ['path grant', '--restrict-to-path /srv/borg/hosts', '/srv/borg/hosts', true],
+    ['repository grant', '--restrict-to-repository /srv/borg/a', '/srv/borg/a', true],
+    ['other option', '--storage-quota /srv/borg/a', '/srv/borg/a', false],
+    ['longer path', '--restrict-to-path /srv/borg/hosts2', '/srv/borg/hosts', false],
+  ])('borg 1 restriction: %s', (_name, restriction, repository, expected) => {
+    const borg1 = { ...record, repository: '/srv/borg/hosts/web1', restrictions: [restriction] };
+    expect(matchesFilter(borg1, { repository })).toBe(expected);
+  });
+
   it('rejects a record without time when time-filtered', () => {
     expect(matchesFilter({ event: 'check' }, { since: 0 })).toBe(false);
   });

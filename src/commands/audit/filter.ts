@@ -122,10 +122,21 @@ export function matchesFilter(record: Record<string, unknown>, filter: RecordFil
   return true;
 }
 
-/** Matches `repository`, or one of the `restrictions` a session was limited to. */
+/**
+ * Matches `repository`, or one of the `restrictions` a session was limited to. borg 1 records
+ * them as `--restrict-to-path PATH` or `--restrict-to-repository PATH`, borg 2 as the path alone.
+ */
 function mentionsRepository(record: Record<string, unknown>, repository: string): boolean {
   if (record.repository === repository) {
     return true;
   }
-  return Array.isArray(record.restrictions) && record.restrictions.includes(repository);
+  if (!Array.isArray(record.restrictions)) {
+    return false;
+  }
+  return record.restrictions.some(
+    (entry) =>
+      entry === repository ||
+      entry === `--restrict-to-path ${repository}` ||
+      entry === `--restrict-to-repository ${repository}`,
+  );
 }
