@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeKey } from '../e2e/harness/keys-fixture.js';
 
 // The shipped bundle, as an admin runs it after every edit of the policy.
 const CLI = join(import.meta.dirname, '../../dist/borg-gate.js');
@@ -14,21 +15,8 @@ let otherKey: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'borg-gate-policy-check-'));
   mkdirSync(join(dir, 'repo'));
-  for (const name of ['a', 'b']) {
-    execFileSync('ssh-keygen', [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      name,
-      '-f',
-      join(dir, name),
-    ]);
-  }
-  key = readFileSync(join(dir, 'a.pub'), 'utf8').trim();
-  otherKey = readFileSync(join(dir, 'b.pub'), 'utf8').trim();
+  key = makeKey(dir, 'a').publicLine;
+  otherKey = makeKey(dir, 'b').publicLine;
 });
 
 afterAll(() => {
