@@ -29,6 +29,8 @@ export interface ServeOptions {
   fallbackAuditLog: string;
   /** Connection facts from an embedded SSH server; read from sshd's environment when absent. */
   facts?: ConnectionFacts;
+  /** Command that writes to the system log when no audit log takes a refusal (tests replace it). */
+  syslogCommand?: readonly string[];
 }
 
 export interface ServeIo {
@@ -71,13 +73,16 @@ export async function runServe(
   try {
     policy = (await loadPolicyForClient(options.policyFile, options.clientId)).policy;
   } catch (error) {
-    await recordWithoutPolicy(options.fallbackAuditLog, session, error);
+    if (!(await recordWithoutPolicy(options.fallbackAuditLog, session, error))) {
+      await logUnrecorded(options, session, 'policy-unavailable', error);
+    }
     return refuse(session, 'policy-unavailable', error);
   }
   let audit: AuditLog;
   try {
     audit = await openAuditLog(policy.audit_log);
   } catch (error) {
+    await logUnrecorded(options, session, 'audit-log-unavailable', error);
     return refuse(session, 'audit-log-unavailable', error);
   }
   try {
@@ -87,6 +92,7 @@ export async function runServe(
     try {
       await recordRefusal(audit, session, refusal);
     } catch (recordError) {
+      await logUnrecorded(options, session, 'audit-log-unavailable', recordError);
       // The client still gets its refusal line, never a stack trace with server paths.
       return refuse(session, 'audit-log-unavailable', recordError);
     }
@@ -128,20 +134,44 @@ function refusalFor(error: unknown): SessionRefused {
   return new SessionRefused(reason, String(error));
 }
 
-/** Records a refusal for an unusable policy in the fallback log, if that log can be written. */
-async function recordWithoutPolicy(file: string, session: SessionContext, error: unknown) {
+/**
+ * Records a refusal for an unusable policy in the fallback log. Returns false when that log
+ * cannot be opened or written.
+ */
+async function recordWithoutPolicy(
+  file: string,
+  session: SessionContext,
+  error: unknown,
+): Promise<boolean> {
   let audit: AuditLog;
   try {
     audit = await openAuditLog(file);
   } catch {
-    // NOTE: with neither the policy nor the fallback log, only the client learns of the refusal.
-    return;
+    return false;
   }
   try {
     await recordRefusal(audit, session, new SessionRefused('policy-unavailable', String(error)));
+    return true;
+  } catch {
+    return false;
   } finally {
     await audit.close();
   }
+}
+
+/** Writes a refusal that no audit log recorded to the system log, so the server keeps a trace. */
+async function logUnrecorded(
+  options: ServeOptions,
+  session: SessionContext,
+  reason: RefusalReason,
+  error: unknown,
+): Promise<void> {
+  const { reportToSyslog } = await import('../lib/session/syslog.js');
+  const text =
+    `refused session ${session.id} of client ${session.clientId} from ` +
+    `${session.facts.clientIp ?? 'unknown address'}: ${reason}, not recorded in any audit log: ` +
+    String(error);
+  await reportToSyslog(text, options.syslogCommand);
 }
 
 /** Writes the audit record of a refused session. */
