@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLookupArgv, runLookup } from '../../src/commands/keys/lookup.js';
 import { formatIndex } from '../../src/lib/authorized-keys/lookup-index.js';
-import { hashPolicySource } from '../../src/lib/authorized-keys/policy-hash.js';
+import { sourceDigest } from '../../src/lib/policy/cache.js';
 import { makeKeys } from '../lib/authorized-keys/fixtures.js';
 
 const { dir, keys } = makeKeys(4);
@@ -120,7 +120,7 @@ describe('runLookup with index', () => {
     const fake = 'command="from-index",restrict';
     writeFileSync(
       indexFile,
-      formatIndex(hashPolicySource(source), { gatePath, policyFile }, [
+      formatIndex(sourceDigest(Buffer.from(source)), { gatePath, policyFile }, [
         { base64: words[0]![1], line: `${fake} ${keys[0]}` },
       ]),
     );
@@ -133,7 +133,7 @@ describe('runLookup with index', () => {
     const fake = 'command="from-index",restrict';
     writeFileSync(
       indexFile,
-      formatIndex(hashPolicySource('other text'), { gatePath, policyFile }, [
+      formatIndex(sourceDigest(Buffer.from('other text')), { gatePath, policyFile }, [
         { base64: words[0]![1], line: `${fake} ${keys[0]}` },
       ]),
     );
@@ -146,9 +146,11 @@ describe('runLookup with index', () => {
     const source = readFileSync(policyFile);
     writeFileSync(
       indexFile,
-      formatIndex(hashPolicySource(source), { gatePath: '/opt/other/borg-gate', policyFile }, [
-        { base64: words[0]![1], line: 'command="from-index",restrict' },
-      ]),
+      formatIndex(
+        sourceDigest(Buffer.from(source)),
+        { gatePath: '/opt/other/borg-gate', policyFile },
+        [{ base64: words[0]![1], line: 'command="from-index",restrict' }],
+      ),
     );
     expect(await runLookup(options(0))).toMatch(/--client web1/);
   });
@@ -156,7 +158,7 @@ describe('runLookup with index', () => {
   it('falls back when policy changed', async () => {
     writeFileSync(
       indexFile,
-      formatIndex(hashPolicySource('other text'), { gatePath, policyFile }, []),
+      formatIndex(sourceDigest(Buffer.from('other text')), { gatePath, policyFile }, []),
     );
     expect(await runLookup(options(0))).toMatch(/--client web1/);
   });

@@ -9,10 +9,10 @@ import {
   openIndex,
   searchIndex,
 } from '../../../src/lib/authorized-keys/lookup-index.js';
-import { hashPolicySource } from '../../../src/lib/authorized-keys/policy-hash.js';
+import { sourceDigest } from '../../../src/lib/policy/cache.js';
 
 const command = { gatePath: '/usr/local/bin/borg-gate', policyFile: '/etc/borg-gate/policy.yaml' };
-const hash = hashPolicySource('version: 1\n');
+const hash = sourceDigest(Buffer.from('version: 1\n'));
 const entry = (base64: string, type = 'ssh-ed25519') => ({
   base64,
   line: `command="x",restrict ${type} ${base64} comment`,
@@ -70,7 +70,7 @@ describe('searchIndex', () => {
   });
 
   it.each([
-    ['policy changed', hashPolicySource('version: 1\n# edited\n'), command],
+    ['policy changed', sourceDigest(Buffer.from('version: 1\n# edited\n')), command],
     ['gate path changed', hash, { ...command, gatePath: '/opt/borg-gate' }],
     ['policy path changed', hash, { ...command, policyFile: '/srv/policy.yaml' }],
   ])('%s is stale', (_name, policyHash, gate) => {
