@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { fstatSync } from 'node:fs';
 import { closePolicyFile, openPolicyFile, readPolicyChunks } from './source.js';
 import { StateDirScanner, stateDirHint } from './state-dir.js';
 
@@ -13,14 +12,13 @@ export interface PolicyDigest {
 }
 
 /**
- * Opens a policy file with the checks of readPolicySource (no symlink, owner, mode, size) and
+ * Opens a policy file with openPolicyFile's checks (no symlink, owner, mode, size) and
  * hashes its bytes in chunks of one reused buffer. A cache hit needs nothing else from the
  * file, so the bytes are never held in memory at once. Throws PolicyError.
  */
 export function digestPolicyFile(file: string): PolicyDigest {
   const handle = openPolicyFile(file);
   try {
-    const { uid } = fstatSync(handle.fd);
     const hash = createHash('sha256');
     const scanner = new StateDirScanner();
     let size = 0;
@@ -29,7 +27,7 @@ export function digestPolicyFile(file: string): PolicyDigest {
       scanner.push(chunk);
       size += chunk.length;
     });
-    return { uid, size, sha256: hash.digest('hex'), stateDir: scanner.result() };
+    return { uid: handle.uid, size, sha256: hash.digest('hex'), stateDir: scanner.result() };
   } finally {
     closePolicyFile(handle);
   }

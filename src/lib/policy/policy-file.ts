@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { PolicyError } from './errors.js';
 
 // Synchronous, node:fs-only reading of the policy file, which `keys lookup` uses on every key
-// sshd checks. source.ts builds the asynchronous reader on the same checks.
+// sshd checks. source.ts reads whole files through the same open.
 
 export const DEFAULT_POLICY_FILE = '/etc/borg-gate/policy.yaml';
 
@@ -14,20 +14,22 @@ export interface PolicyFileHandle {
   fd: number;
   file: string;
   size: number;
+  uid: number;
+  mode: number;
 }
 
 /** Size of the buffer that readPolicyChunks reuses for every read. */
 const CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Opens a policy file as readPolicySource does (no symlinks, owner, mode and size checked),
- * but synchronously and without reading it, for callers that only scan the text. Close the
- * handle with closePolicyFile. Throws PolicyError.
+ * Opens a policy file without following symlinks and checks its owner, mode and size, without
+ * reading it. Close the handle with closePolicyFile. Throws PolicyError.
  */
 export function openPolicyFile(file: string): PolicyFileHandle {
   let fd: number;
   try {
-    // O_NOFOLLOW and O_NONBLOCK as in readPolicySource: no planted symlink, no blocking FIFO.
+    // O_NOFOLLOW: a symlink planted in place of the policy could point at attacker-controlled text.
+    // O_NONBLOCK: a FIFO at the policy path would otherwise block every connection in open().
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     throw new PolicyError(file, describeOpenError(error), { cause: error });
@@ -36,7 +38,7 @@ export function openPolicyFile(file: string): PolicyFileHandle {
     const info = fstatSync(fd);
     checkOwnership(file, info);
     checkSize(file, info.size);
-    return { fd, file, size: info.size };
+    return { fd, file, size: info.size, uid: info.uid, mode: info.mode };
   } catch (error) {
     closeSync(fd);
     throw error;

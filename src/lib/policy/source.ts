@@ -1,7 +1,5 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { PolicyError } from './errors.js';
-import { checkOwnership, checkSize, describeOpenError } from './policy-file.js';
+import { readFileSync } from 'node:fs';
+import { checkSize, closePolicyFile, openPolicyFile } from './policy-file.js';
 
 export {
   closePolicyFile,
@@ -18,22 +16,15 @@ export interface PolicySource {
   mode: number;
 }
 
-/** Opens a policy file without following symlinks, checks owner, mode and size, and reads it. */
+/** Opens a policy file with openPolicyFile's checks and reads all of it. Throws PolicyError. */
 export async function readPolicySource(file: string): Promise<PolicySource> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  const handle = openPolicyFile(file);
   try {
-    // O_NOFOLLOW: a symlink planted in place of the policy could point at attacker-controlled text.
-    // O_NONBLOCK: a FIFO at the policy path would otherwise block every connection in open().
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    throw new PolicyError(file, describeOpenError(error), { cause: error });
-  }
-  try {
-    const info = await handle.stat();
-    checkOwnership(file, info);
-    checkSize(file, info.size);
-    return { bytes: await handle.readFile(), uid: info.uid, mode: info.mode };
+    const bytes = readFileSync(handle.fd);
+    // The file may have grown since openPolicyFile checked its size.
+    checkSize(file, bytes.length);
+    return { bytes, uid: handle.uid, mode: handle.mode };
   } finally {
-    await handle.close();
+    closePolicyFile(handle);
   }
 }
