@@ -2,13 +2,11 @@
 // so both are dispatched here without loading yargs or any other command. Everything else goes
 // through the full CLI.
 
-const DEFAULT_FALLBACK_AUDIT_LOG = '/var/log/borg-gate/audit.log';
-
 const argv = process.argv.slice(2);
 
 if (argv[0] === 'serve' && !argv.includes('--help')) {
   const { runServeCommand } = await import('./commands/serve-main.js');
-  process.exitCode = await runServeCommand(argv.slice(1), DEFAULT_FALLBACK_AUDIT_LOG);
+  process.exitCode = await runServeCommand(argv.slice(1));
 } else if (argv[0] === 'keys' && argv[1] === 'lookup' && !argv.includes('--help')) {
   const { runLookupCommand } = await import('./commands/keys/lookup.js');
   process.exitCode = await runLookupCommand(argv.slice(2));

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { LISTEN_DEFAULTS, type ListenConfig } from '../lib/listen/config.js';
+import { DEFAULT_AUDIT_LOG } from '../lib/policy/policy-file.js';
 
 interface ListenArgs {
   port: number;
@@ -51,7 +52,7 @@ export const listenCommand: CommandModule<object, ListenArgs> = {
       })
       .option('audit-log', {
         type: 'string',
-        default: '/var/log/borg-gate/audit.log',
+        default: DEFAULT_AUDIT_LOG,
         describe: 'Audit log for sessions refused because the policy cannot be loaded',
       })
       .option('log-file', {

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { DEFAULT_AUDIT_LOG, DEFAULT_POLICY_FILE } from '../lib/policy/policy-file.js';
 
 interface ServeArgs {
   client: string;
@@ -54,8 +55,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     process.exitCode = await runServe(
       {
         clientId: args.client,
-        policyFile: args.policy ?? '/etc/borg-gate/policy.yaml',
-        fallbackAuditLog: args['audit-log'] ?? '/var/log/borg-gate/audit.log',
+        policyFile: args.policy ?? DEFAULT_POLICY_FILE,
+        fallbackAuditLog: args['audit-log'] ?? DEFAULT_AUDIT_LOG,
       },
       io,
     );

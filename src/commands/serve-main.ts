@@ -2,12 +2,13 @@
 // apart from the rest of the CLI, so a connection loads a few large modules instead of many
 // small chunks shared with the admin commands.
 
+import { DEFAULT_AUDIT_LOG } from '../lib/policy/policy-file.js';
 import { runServe } from './serve.js';
 import { parseServeArgv } from './serve-argv.js';
 
 /** Runs `serve` with the arguments after the verb and returns the exit code. */
-export async function runServeCommand(args: string[], defaultAuditLog: string): Promise<number> {
-  const parsed = parseServeArgv(args, defaultAuditLog);
+export async function runServeCommand(args: string[]): Promise<number> {
+  const parsed = parseServeArgv(args, DEFAULT_AUDIT_LOG);
   if (typeof parsed === 'string') {
     // An admin error in the forced command line; the client sees a generic line.
     process.stderr.write(`borg-gate: ${parsed}\n`);

@@ -3,10 +3,8 @@ import { errorCode } from '../../lib/audit-log/errors.js';
 import { AUDIT_EVENTS } from '../../lib/audit-log/fields.js';
 import { PolicyError } from '../../lib/policy/errors.js';
 import { loadPolicy, policyFileFrom } from '../../lib/policy/load.js';
+import { DEFAULT_AUDIT_LOG } from '../../lib/policy/policy-file.js';
 import { parseTimeArgument, type RecordFilter } from './filter.js';
-
-/** Log path used when neither --file nor a policy file names one. */
-export const DEFAULT_AUDIT_LOG = '/var/log/borg-gate/audit.log';
 
 export interface FileArgs {
   file?: string;

@@ -1,8 +1,8 @@
 import ipaddr from 'ipaddr.js';
-import { DEFAULT_POLICY_FILE } from '../policy/policy-file.js';
+import { DEFAULT_AUDIT_LOG, DEFAULT_POLICY_FILE } from '../policy/policy-file.js';
 import { CLIENT_ID_PATTERN, parseCidr } from '../policy/values.js';
 import { AuthorizedKeysError } from './errors.js';
-import { DEFAULT_AUDIT_LOG, type GateCommand } from './gate-command.js';
+import type { GateCommand } from './gate-command.js';
 import type { KeyRecord } from './key-records.js';
 
 export { checkGateCommand, type GateCommand } from './gate-command.js';

@@ -17,9 +17,6 @@ export interface GateCommand {
   auditLog?: string;
 }
 
-/** serve's fallback audit log when the command line names none; also the policy's default. */
-export const DEFAULT_AUDIT_LOG = '/var/log/borg-gate/audit.log';
-
 // sshd runs the forced command through the user's shell, so every word must need no quoting.
 const SHELL_SAFE_PATH = /^\/[A-Za-z0-9._/+@:,-]*$/;
 

@@ -6,6 +6,12 @@ import { PolicyError } from './errors.js';
 
 export const DEFAULT_POLICY_FILE = '/etc/borg-gate/policy.yaml';
 
+/**
+ * The policy's default audit_log, and serve's fallback log when its command line names none.
+ * `keys write` leaves --audit-log out of an entry exactly when the two are equal.
+ */
+export const DEFAULT_AUDIT_LOG = '/var/log/borg-gate/audit.log';
+
 /** Largest policy file accepted; 10,000 clients take about 2.4 MB. */
 const MAX_POLICY_BYTES = 64 * 1024 * 1024;
 

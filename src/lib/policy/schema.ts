@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checksSchema } from './checks-schema.js';
+import { DEFAULT_AUDIT_LOG } from './policy-file.js';
 import { CLIENT_ID_PATTERN, describePathProblem, parseCidr, parseExpiry } from './values.js';
 
 // Re-exported so callers keep one import; hot-path code imports values.js, which has no zod.
@@ -102,7 +103,7 @@ export const policySchema = z.strictObject({
         .default('0077'),
     })
     .default({ binaries: { borg: '/usr/bin/borg' }, umask: '0077' }),
-  audit_log: absolutePath.default('/var/log/borg-gate/audit.log'),
+  audit_log: absolutePath.default(DEFAULT_AUDIT_LOG),
   state_dir: absolutePath.default('/var/lib/borg-gate'),
   checks: checksSchema.optional(),
   clients: z.array(clientSchema),
