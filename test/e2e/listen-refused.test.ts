@@ -124,8 +124,8 @@ describe('refusals through listen', () => {
     server.writePolicy({
       clients: [{ id: 'bob', keys: [server.key('bob').publicLine], repositories: [layout.other] }],
     });
-    // Plain ssh, because borg sometimes sees stdout close before it relays ssh's stderr, and
-    // then shows only 'Connection closed by remote host'.
+    // Plain ssh, because borg sometimes reads the end of ssh's stdout before it relays ssh's
+    // stderr, and then shows only 'Connection closed by remote host'.
     const result = await server.ssh('alice', ['borg', 'serve', '--info']);
     expect(result.stderr).toContain('Permission denied (publickey)');
     expect(result.stdout).toBe('');
