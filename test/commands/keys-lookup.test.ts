@@ -1,9 +1,18 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLookupArgv, runLookup } from '../../src/commands/keys/lookup.js';
 import { formatIndex } from '../../src/lib/authorized-keys/lookup-index.js';
 import { sourceDigest } from '../../src/lib/policy/cache.js';
+import { formatStamp } from '../../src/lib/policy/file-stamp.js';
 import { makeKeys } from '../lib/authorized-keys/fixtures.js';
 
 const { dir, keys } = makeKeys(4);
@@ -162,7 +171,55 @@ describe('runLookup with index', () => {
     );
     expect(await runLookup(options(0))).toMatch(/--client web1/);
   });
+
+  // The hash in these indexes is wrong on purpose: only the stamp can make them count.
+  it('trusts index on matching stamp', async () => {
+    const fake = 'command="from-index",restrict';
+    writeFileSync(
+      indexFile,
+      formatIndex(
+        sourceDigest(Buffer.from('other text')),
+        { gatePath, policyFile },
+        [{ base64: words[0]![1], line: `${fake} ${keys[0]}` }],
+        stampOf(policyFile),
+      ),
+    );
+    expect(await runLookup(options(0))).toBe(`${fake} ${keys[0]}`);
+    expect(await runLookup(options(3))).toBeUndefined();
+  });
+
+  it('falls back after stamp change', async () => {
+    const stamp = stampOf(policyFile);
+    const fake = 'command="from-index",restrict';
+    writeFileSync(
+      indexFile,
+      formatIndex(
+        sourceDigest(Buffer.from('other text')),
+        { gatePath, policyFile },
+        [{ base64: words[0]![1], line: `${fake} ${keys[0]}` }],
+        stamp,
+      ),
+    );
+    const original = readFileSync(policyFile);
+    try {
+      appendFileSync(policyFile, '# edited\n');
+      const entry = await runLookup(options(0));
+      expect(entry).not.toContain('from-index');
+      expect(entry).toMatch(/--client web1/);
+    } finally {
+      writeFileSync(policyFile, original);
+    }
+  });
 });
+
+function stampOf(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    return formatStamp(fstatSync(fd, { bigint: true }));
+  } finally {
+    closeSync(fd);
+  }
+}
 
 describe('parseLookupArgv', () => {
   it('full form', () => {

@@ -1,7 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { formatStamp, NO_STAMP, STAMP_SETTLE_NS } from '../../src/lib/policy/file-stamp.js';
 import { GATE, runGate } from '../e2e/harness/keys-fixture.js';
 import { makeKeys } from '../lib/authorized-keys/fixtures.js';
 
@@ -100,6 +109,25 @@ describe('keys CLI', () => {
     const found = await runGate([...args, 'borg', type!, base64!]);
     expect(found.stdout).toBe(`${readFileSync(file, 'utf8').split('\n')[2]}\n`);
     expect(readFileSync(index, 'utf8')).toContain(`${base64} command=`);
+  });
+
+  it('index stamp recorded once settled', async () => {
+    const index = join(dir, 'lookup.stamped.index');
+    const gate = ['--gate-path', '/usr/local/bin/borg-gate'];
+    const write = ['keys', 'write', '--policy', policyFile, '--file', join(dir, 'ak'), ...gate];
+    expect((await runGate([...write, '--index', index])).code).toBe(0);
+    // Written a moment ago: a second write in the same clock tick could go unseen.
+    expect(readFileSync(index, 'utf8')).toContain(`# policy-stat ${NO_STAMP}\n`);
+    await new Promise((done) => setTimeout(done, Number(STAMP_SETTLE_NS / 1_000_000n) + 100));
+    expect((await runGate([...write, '--index', index])).code).toBe(0);
+    const stamp = formatStamp(statSync(policyFile, { bigint: true }));
+    expect(readFileSync(index, 'utf8')).toContain(`# policy-stat ${stamp}\n`);
+    // An edit of the same size changes the stamp, so the lookup returns the new client id.
+    writeFileSync(policyFile, source.replace('web1', 'web2'));
+    const [type, base64] = keys[0]!.split(' ');
+    const args = ['keys', 'lookup', '--policy', policyFile, ...gate, '--index', index];
+    const found = await runGate([...args, 'borg', type!, base64!]);
+    expect(found.stdout).toContain('--client web2 ');
   });
 
   it('check flags loose mode', async () => {

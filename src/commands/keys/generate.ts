@@ -30,7 +30,7 @@ export async function runWrite(
     // Checked first, so a bad --index leaves authorized_keys as it was.
     await checkIndexLocation(indexFile);
   }
-  const { policy, file, sourceSha256 } = await loadPolicy(policyFileOf(args));
+  const { policy, file, sourceSha256, sourceStamp } = await loadPolicy(policyFileOf(args));
   const options = renderOptionsOf(args);
   const rendered = renderBlock(policy, file, options);
   const result = await installBlock(target, rendered.block, {
@@ -40,7 +40,7 @@ export async function runWrite(
   });
   if (indexFile !== undefined) {
     // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
-    const index = formatIndex(sourceSha256, options, rendered.entries);
+    const index = formatIndex(sourceSha256, options, rendered.entries, sourceStamp);
     await writeIfChanged(indexFile, index);
   }
   const summary = `${rendered.entries.length} entries from ${file}`;

@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import {
   checkGateCommand,
   defaultGatePath,
@@ -5,6 +6,7 @@ import {
 } from '../../lib/authorized-keys/gate-command.js';
 import { closeIndex, openIndex, searchIndex } from '../../lib/authorized-keys/lookup-index.js';
 import { policyMayListKey } from '../../lib/authorized-keys/policy-scan.js';
+import { formatStamp } from '../../lib/policy/file-stamp.js';
 import {
   closePolicyFile,
   DEFAULT_POLICY_FILE,
@@ -108,7 +110,8 @@ export async function runLookup(
 
 /**
  * Looks the key up in the index, which counts only while it was built from exactly these policy
- * bytes. A key the index lists costs one hash of the policy, and a key it lacks one byte
+ * bytes. When the policy file's stamp equals the one the index recorded, one fstat proves that.
+ * Otherwise a key the index lists costs one hash of the policy, and a key it lacks one byte
  * search, unless the policy text mentions that key and so the hash must decide.
  */
 async function searchIndexFor(
@@ -123,6 +126,12 @@ async function searchIndexFor(
     match = searchIndex(index, command, options.keyType, options.keyBase64);
   } finally {
     closeIndex(index);
+  }
+  if (match !== 'stale' && match.policyStamp !== undefined) {
+    const stamp = formatStamp(fstatSync(handle.fd, { bigint: true }));
+    if (stamp === match.policyStamp) {
+      return match.entry;
+    }
   }
   const listed = match !== 'stale' && match.entry !== undefined;
   if (!listed && !policyMayListKey(handle, options.keyBase64)) {

@@ -1,15 +1,17 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { NO_STAMP, STAMP_LENGTH } from '../policy/file-stamp.js';
 import { AuthorizedKeysError } from './errors.js';
 import type { GateCommand } from './gate-command.js';
 
 /**
- * The lookup index: a header with the SHA-256 of the policy text and the forced-command paths,
- * then one line `<base64> <entry>` for every active key, sorted by base64 in byte order.
- * `keys lookup --index` finds a line by binary search with a few positional reads, and falls
- * back to the policy whenever the hash or the paths differ.
+ * The lookup index: a header with the SHA-256 of the policy text, the policy file's stamp
+ * (file-stamp.ts) and the forced-command paths, then one line `<base64> <entry>` for every
+ * active key, sorted by base64 in byte order. `keys lookup --index` finds a line by binary
+ * search with a few positional reads, and falls back to the policy whenever the policy or the
+ * paths differ.
  */
 
-const INDEX_HEADER = '# borg-gate lookup index v2';
+const INDEX_HEADER = '# borg-gate lookup index v3';
 
 /** Bytes read per step of the search; most entry lines are a few hundred bytes. */
 const WINDOW_BYTES = 8192;
@@ -25,27 +27,34 @@ export interface IndexEntry {
 /** Header text up to the policy hash, which is 64 hex digits. */
 const HEADER_START = `${INDEX_HEADER}\n# policy-sha256 `;
 
-/** Header text after the policy hash. */
+/** Header text between the policy hash and the stamp, which is STAMP_LENGTH characters. */
+const STAMP_START = '\n# policy-stat ';
+
+/** Header text after the stamp. */
 function headerEnd(command: GateCommand): string {
   return `\n# gate-path ${command.gatePath}\n# policy-file ${command.policyFile}\n`;
 }
 
-function formatHeader(policyHash: string, command: GateCommand): string {
-  return HEADER_START + policyHash + headerEnd(command);
+function formatHeader(policyHash: string, policyStamp: string, command: GateCommand): string {
+  return HEADER_START + policyHash + STAMP_START + policyStamp + headerEnd(command);
 }
 
-/** Formats the index; `entries` may come in any order. */
+/**
+ * Formats the index, whose `entries` may come in any order. `policyStamp` is the policy file's
+ * stamp when the hashed bytes were read, or undefined when it must not be recorded.
+ */
 export function formatIndex(
   policyHash: string,
   command: GateCommand,
   entries: IndexEntry[],
+  policyStamp?: string,
 ): string {
   const lines = entries.map((entry) => `${entry.base64} ${entry.line}\n`);
   // The default sort compares UTF-16 code units, which for ASCII base64 is the byte order the
   // reader uses. A space (0x20) sorts below every base64 character, so a key that is a prefix
   // of another sorts first, as in the reader's comparison of keys alone.
   lines.sort();
-  return formatHeader(policyHash, command) + lines.join('');
+  return formatHeader(policyHash, policyStamp ?? NO_STAMP, command) + lines.join('');
 }
 
 /** An open index file that passed the owner and mode checks. */
@@ -85,17 +94,19 @@ export function closeIndex(index: IndexFile): void {
   closeSync(index.fd);
 }
 
-/** The entry an index has for a key, and the policy hash the caller must confirm first. */
+/** The entry an index has for a key, and the policy hash or stamp the caller must confirm first. */
 export interface IndexMatch {
   policyHash: string;
+  /** The policy file's stamp when the index was written, undefined when none was recorded. */
+  policyStamp: string | undefined;
   /** The authorized_keys line, or undefined when the index has no active entry for the key. */
   entry: string | undefined;
 }
 
 /**
  * Finds the entry for a key. Returns `stale` when the header is damaged or names other paths.
- * NOTE: the match is valid only if `policyHash` equals the hash of the policy bytes, which
- * the caller checks, so that a key found in the index costs one pass over the policy.
+ * NOTE: the match is valid only if `policyStamp` equals the policy file's stamp or
+ * `policyHash` the hash of its bytes, which the caller checks.
  */
 export function searchIndex(
   index: IndexFile,
@@ -108,30 +119,42 @@ export function searchIndex(
     return 'stale';
   }
   const line = findLine(index, header.length, Buffer.from(`${keyBase64} `, 'latin1'));
+  const policy = { policyHash: header.policyHash, policyStamp: header.policyStamp };
   if (line === undefined) {
-    return { policyHash: header.policyHash, entry: undefined };
+    return { ...policy, entry: undefined };
   }
   const entry = line.toString('utf8', keyBase64.length + 1);
   // The entry ends in "<type> <base64> <comment>"; a different type word is a different key.
   const matches = entry.includes(` ${keyType} ${keyBase64} `);
-  return { policyHash: header.policyHash, entry: matches ? entry : undefined };
+  return { ...policy, entry: matches ? entry : undefined };
 }
 
-/** Reads the header: its recorded policy hash, and its length when its paths are `command`'s. */
-function readHeader(
-  index: IndexFile,
-  command: GateCommand,
-): { policyHash: string; length: number } | undefined {
+/** The recorded policy hash and stamp, and the header's length. */
+interface IndexHeader {
+  policyHash: string;
+  policyStamp: string | undefined;
+  length: number;
+}
+
+/** Reads the header, or returns undefined when it is damaged or names other paths than `command`. */
+function readHeader(index: IndexFile, command: GateCommand): IndexHeader | undefined {
   const end = headerEnd(command);
+  const hashEnd = HEADER_START.length + 64;
+  const stampStart = hashEnd + STAMP_START.length;
   // checkGateCommand allows only ASCII paths, so characters and bytes count the same.
-  const length = HEADER_START.length + 64 + end.length;
+  const length = stampStart + STAMP_LENGTH + end.length;
   const text = readBytes(index, 0, length).toString('latin1');
-  const policyHash = text.slice(HEADER_START.length, HEADER_START.length + 64);
-  const complete = text.length === length && text.startsWith(HEADER_START) && text.endsWith(end);
-  if (!complete || !/^[0-9a-f]{64}$/.test(policyHash)) {
+  const policyHash = text.slice(HEADER_START.length, hashEnd);
+  const policyStamp = text.slice(stampStart, stampStart + STAMP_LENGTH);
+  const complete =
+    text.length === length &&
+    text.startsWith(HEADER_START) &&
+    text.startsWith(STAMP_START, hashEnd) &&
+    text.endsWith(end);
+  if (!complete || !/^[0-9a-f]{64}$/.test(policyHash) || !/^[0-9a-f ]+$/.test(policyStamp)) {
     return undefined;
   }
-  return { policyHash, length };
+  return { policyHash, policyStamp: policyStamp === NO_STAMP ? undefined : policyStamp, length };
 }
 
 /**

@@ -13,6 +13,8 @@ export interface LoadedPolicy {
   source: string;
   /** SHA-256 (hex) of the file's bytes as read, which a lookup index records. */
   sourceSha256: string;
+  /** The file's stamp when those bytes were read, if it may be recorded (file-stamp.ts). */
+  sourceStamp: string | undefined;
 }
 
 /** Resolves the policy file from an explicit option, `BORG_GATE_POLICY`, or the default. */
@@ -25,12 +27,12 @@ export function policyFileFrom(option: string | undefined, env = process.env): s
  * `serve` reads when it is stale and this process owns the file. Throws PolicyError.
  */
 export async function loadPolicy(file: string): Promise<LoadedPolicy> {
-  const source = await readPolicySource(file);
+  const source = await readPolicySource(file, true);
   const text = source.bytes.toString('utf8');
   const policy = parsePolicy(file, text);
   const digest = sourceDigest(source.bytes);
   refreshCache(file, source, digest, policy);
-  return { file, policy, source: text, sourceSha256: digest };
+  return { file, policy, source: text, sourceSha256: digest, sourceStamp: source.stamp };
 }
 
 function refreshCache(file: string, source: PolicySource, digest: string, policy: Policy): void {

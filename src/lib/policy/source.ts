@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
+import { settledStamp, wallClockNs } from './file-stamp.js';
 import { checkSize, closePolicyFile, openPolicyFile } from './policy-file.js';
 
 export {
@@ -14,16 +15,27 @@ export interface PolicySource {
   bytes: Buffer;
   uid: number;
   mode: number;
+  /** The file's stamp (file-stamp.ts) when it was asked for and may be recorded. */
+  stamp?: string;
 }
 
-/** Opens a policy file with openPolicyFile's checks and reads all of it. Throws PolicyError. */
-export async function readPolicySource(file: string): Promise<PolicySource> {
+/**
+ * Opens a policy file with openPolicyFile's checks and reads all of it. With `withStamp`, also
+ * returns the file's stamp when the bytes are settled (file-stamp.ts). Throws PolicyError.
+ */
+export async function readPolicySource(file: string, withStamp = false): Promise<PolicySource> {
   const handle = openPolicyFile(file);
   try {
+    const now = withStamp ? wallClockNs() : 0n;
+    const before = withStamp ? fstatSync(handle.fd, { bigint: true }) : undefined;
     const bytes = readFileSync(handle.fd);
     // The file may have grown since openPolicyFile checked its size.
     checkSize(file, bytes.length);
-    return { bytes, uid: handle.uid, mode: handle.mode };
+    const source: PolicySource = { bytes, uid: handle.uid, mode: handle.mode };
+    if (before !== undefined) {
+      source.stamp = settledStamp(before, fstatSync(handle.fd, { bigint: true }), now);
+    }
+    return source;
   } finally {
     closePolicyFile(handle);
   }

@@ -77,6 +77,31 @@ describe('searchIndex', () => {
     expect(search(indexFile, 'ssh-ed25519', 'AAAAfirst', policyHash, gate)).toBe('stale');
   });
 
+  it('returns the recorded stamp', () => {
+    const stamped = join(dir, 'stamped.index');
+    const stamp = ['1', '2', '3', '4', '5'].map((digit) => digit.padStart(16, '0')).join(' ');
+    writeFileSync(stamped, formatIndex(hash, command, [entry('AAAAfirst')], stamp), {
+      mode: 0o644,
+    });
+    const index = openIndex(stamped);
+    try {
+      expect(searchIndex(index, command, 'ssh-ed25519', 'AAAAfirst')).toMatchObject({
+        policyHash: hash,
+        policyStamp: stamp,
+      });
+    } finally {
+      closeIndex(index);
+    }
+    const index2 = openIndex(indexFile);
+    try {
+      expect(searchIndex(index2, command, 'ssh-ed25519', 'AAAAfirst')).toMatchObject({
+        policyStamp: undefined,
+      });
+    } finally {
+      closeIndex(index2);
+    }
+  });
+
   it('empty index finds nothing', () => {
     const file = join(dir, 'empty.index');
     writeFileSync(file, formatIndex(hash, command, []), { mode: 0o644 });
