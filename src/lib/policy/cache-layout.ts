@@ -1,20 +1,25 @@
 import { createHash } from 'node:crypto';
-import { encodeJson, isPlainArray, reviveDates } from './cache-json.js';
+import { encodeJson, isPlainArray, parseCacheJson, reviveDates } from './cache-json.js';
 // Type imports only, so a cache hit never loads zod with the schema module.
 import type { Client, Policy } from './schema.js';
 
-// A cache file is text in three parts, so `serve` reads the header, the index and one bucket
+// A cache file is text in four parts, so `serve` reads the header, the index and one bucket
 // instead of the whole file:
 //   1. one JSON line, the header: what the cache was made from, and the policy's settings;
 //   2. the index: one fixed-width line per bucket, `<offset> <length> <sha256>\n`, with offset
 //      and length in hex digits relative to the start of the body;
-//   3. the body: the buckets one after another, each a run of client JSON lines.
+//   3. the body: the buckets one after another, each a run of client JSON lines;
+//   4. the order: for each client in policy order, its bucket number in ORDER_DIGITS hex digits,
+//      so admin commands can read all clients in policy order without parsing the policy.
 // A client's bucket is a function of its id only. The header contains the SHA-256 of the index
-// and each index line the SHA-256 of its bucket, so every byte a reader uses is bound to the
-// header, and the header to the policy bytes.
+// and of the order, and each index line the SHA-256 of its bucket, so every byte a reader uses
+// is bound to the header, and the header to the policy bytes.
 
 export const FORMAT = 'borg-gate-policy-cache';
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
+
+/** Hex digits per client in the order part. */
+export const ORDER_DIGITS = 8;
 
 const HEX_DIGITS = 12;
 /** Length of one index line: two 12-digit hex numbers, a 64-digit SHA-256, two spaces, `\n`. */
@@ -32,6 +37,8 @@ export interface CacheHeader {
   bucket_count: number;
   index_sha256: string;
   body_bytes: number;
+  client_count: number;
+  order_sha256: string;
   settings: Omit<Policy, 'clients'>;
 }
 
@@ -79,7 +86,9 @@ export function parseHeader(line: string): CacheHeader | undefined {
     !isCount(header.bucket_count) ||
     header.bucket_count === 0 ||
     !isCount(header.body_bytes) ||
+    !isCount(header.client_count) ||
     typeof header.index_sha256 !== 'string' ||
+    typeof header.order_sha256 !== 'string' ||
     typeof header.settings !== 'object' ||
     header.settings === null
   ) {
@@ -131,7 +140,7 @@ export function findClient(bucket: Buffer, clientId: string): Client | undefined
     return undefined;
   }
   const end = bucket.indexOf(0x0a, start);
-  const client = JSON.parse(bucket.toString('utf8', start, end), reviveDates) as Client;
+  const client = parseCacheJson(bucket.toString('utf8', start, end)) as Client;
   if (client.id !== clientId) {
     throw new Error(`cache line for "${clientId}" contains client "${client.id}"`);
   }
@@ -139,7 +148,7 @@ export function findClient(bucket: Buffer, clientId: string): Client | undefined
 }
 
 /**
- * Serialises a validated policy as the three parts of a cache file: header, index and body.
+ * Serialises a validated policy as the four parts of a cache file: header, index, body, order.
  * Returns undefined when reading it back would not give the policy exactly, because of a value
  * JSON cannot carry or a client line that does not start with its id.
  */
@@ -156,6 +165,7 @@ export function encodeCache(origin: CacheOrigin, policy: Policy): Buffer[] | und
   }
   const { body, buckets } = packBuckets(lines);
   const index = Buffer.from(indexLines(buckets), 'latin1');
+  const order = orderPart(lines.bucket);
   const fields = {
     format: FORMAT,
     version: FORMAT_VERSION,
@@ -163,10 +173,29 @@ export function encodeCache(origin: CacheOrigin, policy: Policy): Buffer[] | und
     bucket_count: buckets.length,
     index_sha256: sha256Hex(index),
     body_bytes: body.length,
+    client_count: clients.length,
+    order_sha256: sha256Hex(order),
   };
   // The settings go last, already encoded, so the header is `fields` plus a `settings` key.
   const header = `${JSON.stringify(fields).slice(0, -1)},"settings":${settingsJson}}\n`;
-  return [Buffer.from(header, 'utf8'), index, body];
+  return [Buffer.from(header, 'utf8'), index, body, order];
+}
+
+/** Writes each client's bucket number, in policy order, as ORDER_DIGITS hex digits. */
+function orderPart(bucketOfClient: Uint32Array): Buffer {
+  const order = Buffer.alloc(bucketOfClient.length * ORDER_DIGITS);
+  for (let position = 0; position < bucketOfClient.length; position += 1) {
+    const digits = bucketOfClient[position]!.toString(16).padStart(ORDER_DIGITS, '0');
+    order.write(digits, position * ORDER_DIGITS, 'latin1');
+  }
+  return order;
+}
+
+/** Reads the bucket number of the client at `position` from the order part, or returns -1. */
+export function orderEntry(order: Buffer, position: number): number {
+  const start = position * ORDER_DIGITS;
+  const digits = order.toString('latin1', start, start + ORDER_DIGITS);
+  return /^[0-9a-f]{8}$/.test(digits) ? Number.parseInt(digits, 16) : -1;
 }
 
 /** Client lines in policy order, each with its bucket and its length in UTF-8 bytes. */

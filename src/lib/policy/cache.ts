@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseCacheJson } from './cache-json.js';
 import {
   bucketOf,
   type CacheHeader,
@@ -10,6 +11,8 @@ import {
   headerMatches,
   INDEX_ENTRY_BYTES,
   indexEntry,
+  ORDER_DIGITS,
+  orderEntry,
   parseHeader,
   sha256Hex,
 } from './cache-layout.js';
@@ -72,13 +75,30 @@ export function readCachedClient(
   });
 }
 
+/** A whole policy read from its cache: the settings, and the clients in policy order. */
+export interface CachedPolicy {
+  settings: Omit<Policy, 'clients'>;
+  clientCount: number;
+  /** Decodes the clients one line at a time, in policy order. Each call starts anew. */
+  clients(): Generator<Client>;
+}
+
 /**
- * Returns true when a trusted cache of exactly `source` exists and every bucket matches its
- * SHA-256, so admin commands skip a rewrite. This reads the whole cache.
+ * Reads the whole cache of exactly the bytes `policy` describes, with the checks of readCachedClient on every
+ * bucket and on the order part. Returns undefined when there is no such trusted cache. The
+ * clients are decoded only as the caller iterates, so memory stays near the size of the cache.
  */
+export function readCachedPolicy(
+  policyFile: string,
+  policy: PolicyDigest,
+): CachedPolicy | undefined {
+  return withVerifiedCache(policyFile, policy, readWholeCache);
+}
+
+/** Returns true when a trusted cache of exactly `source` exists, so admin commands skip a rewrite. */
 export function hasCurrentCache(policyFile: string, source: PolicySource, digest: string): boolean {
   const policy = digestOfBytes(source.bytes, source.uid, digest);
-  return withVerifiedCache(policyFile, policy, allBucketsMatch) === true;
+  return readCachedPolicy(policyFile, policy) !== undefined;
 }
 
 /** Reason a cache was not written. */
@@ -193,7 +213,7 @@ function verifyHead(fd: number, size: number, origin: CacheOrigin): VerifiedCach
   const indexStart = head.headerEnd + 1;
   const bodyStart = indexStart + header.bucket_count * INDEX_ENTRY_BYTES;
   // A truncated or extended file never has the size its header records.
-  if (bodyStart + header.body_bytes !== size) {
+  if (bodyStart + header.body_bytes + header.client_count * ORDER_DIGITS !== size) {
     return undefined;
   }
   const index = readRange(fd, head.bytes, indexStart, bodyStart - indexStart);
@@ -215,17 +235,91 @@ function readBucket(cache: VerifiedCache, bucket: number): Buffer | undefined {
   return bytes !== undefined && sha256Hex(bytes) === entry.sha256 ? bytes : undefined;
 }
 
-/** Returns true when the buckets fill the body in index order and each matches its SHA-256. */
-function allBucketsMatch(cache: VerifiedCache): boolean {
+/**
+ * Reads the body and the order part and checks them. The buckets must fill the body in index
+ * order and match their SHA-256, and the order must match its SHA-256. Each bucket must also
+ * have exactly as many lines as the order assigns to it.
+ */
+function readWholeCache(cache: VerifiedCache): CachedPolicy | undefined {
+  const { header } = cache;
+  const orderBytes = header.client_count * ORDER_DIGITS;
+  const rest = readRange(cache.fd, cache.head, cache.bodyStart, header.body_bytes + orderBytes);
+  if (rest === undefined) {
+    return undefined;
+  }
+  const body = rest.subarray(0, header.body_bytes);
+  const order = rest.subarray(header.body_bytes);
+  if (sha256Hex(order) !== header.order_sha256) {
+    return undefined;
+  }
+  const starts = bucketStarts(cache, body);
+  if (starts === undefined || !linesMatchOrder(body, starts, order, header.client_count)) {
+    return undefined;
+  }
+  return {
+    settings: header.settings,
+    clientCount: header.client_count,
+    *clients() {
+      const cursors = starts.slice(0, -1);
+      for (let position = 0; position < header.client_count; position += 1) {
+        const bucket = orderEntry(order, position);
+        const end = body.indexOf(0x0a, cursors[bucket]);
+        yield parseCacheJson(body.toString('utf8', cursors[bucket], end)) as Client;
+        cursors[bucket] = end + 1;
+      }
+    },
+  };
+}
+
+/**
+ * Returns the start of each bucket in the body, followed by the body's length, or undefined
+ * unless the buckets fill the body in index order and each matches its SHA-256.
+ */
+function bucketStarts(cache: VerifiedCache, body: Buffer): number[] | undefined {
+  const starts: number[] = [];
   let offset = 0;
   for (let bucket = 0; bucket < cache.header.bucket_count; bucket += 1) {
     const entry = indexEntry(cache.index, bucket);
-    if (entry?.offset !== offset || readBucket(cache, bucket) === undefined) {
-      return false;
+    if (entry?.offset !== offset || offset + entry.length > body.length) {
+      return undefined;
     }
+    if (sha256Hex(body.subarray(offset, offset + entry.length)) !== entry.sha256) {
+      return undefined;
+    }
+    starts.push(offset);
     offset += entry.length;
   }
-  return offset === cache.header.body_bytes;
+  starts.push(offset);
+  return offset === body.length ? starts : undefined;
+}
+
+/** Returns true when every order entry names a bucket and each bucket has that many lines. */
+function linesMatchOrder(body: Buffer, starts: number[], order: Buffer, count: number): boolean {
+  const expected = new Array<number>(starts.length - 1).fill(0);
+  for (let position = 0; position < count; position += 1) {
+    const bucket = orderEntry(order, position);
+    if (bucket < 0 || bucket >= expected.length) {
+      return false;
+    }
+    expected[bucket]! += 1;
+  }
+  for (let bucket = 0; bucket < expected.length; bucket += 1) {
+    const end = starts[bucket + 1]!;
+    let lines = 0;
+    for (
+      let at = body.indexOf(0x0a, starts[bucket]);
+      at !== -1 && at < end;
+      at = body.indexOf(0x0a, at + 1)
+    ) {
+      lines += 1;
+    }
+    // A bucket's last byte is the newline of its last line, so no line runs into the next.
+    const closed = end === starts[bucket] || body[end - 1] === 0x0a;
+    if (lines !== expected[bucket] || !closed) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Reads from offset 0 until the first newline, which ends the header. */

@@ -1,7 +1,8 @@
-import { hasCurrentCache, sourceDigest, writePolicyCache } from './cache.js';
+import { hasCurrentCache, readCachedPolicy, sourceDigest, writePolicyCache } from './cache.js';
 import { findDuplicates, findGrantsOverGateFiles } from './cross-checks.js';
 import { formatKeyPath, PolicyError } from './errors.js';
-import { type Policy, policySchema } from './schema.js';
+import { digestPolicyFile } from './policy-digest.js';
+import { type Client, type Policy, policySchema } from './schema.js';
 import { DEFAULT_POLICY_FILE, type PolicySource, readPolicySource } from './source.js';
 import { parseYamlText, YamlTextError } from './yaml-text.js';
 
@@ -33,6 +34,52 @@ export async function loadPolicy(file: string): Promise<LoadedPolicy> {
   const digest = sourceDigest(source.bytes);
   refreshCache(file, source, digest, policy);
   return { file, policy, source: text, sourceSha256: digest, sourceStamp: source.stamp };
+}
+
+/** A validated policy as admin commands that walk every client read it. */
+export interface PolicyClients {
+  file: string;
+  settings: Omit<Policy, 'clients'>;
+  clientCount: number;
+  /** The clients in policy order. Iterate it again for a second pass. */
+  clients: Iterable<Client>;
+  sourceSha256: string;
+  sourceStamp: string | undefined;
+}
+
+/**
+ * Reads a policy for a command that walks every client once, such as `keys render`. When the
+ * cache was made from exactly these bytes (and validated by this build), the clients come from
+ * it one at a time, without the YAML parse and without a model of the whole policy in memory.
+ * Otherwise it loads the policy as loadPolicy does, which also writes the cache.
+ * Throws PolicyError.
+ */
+export async function loadPolicyClients(file: string): Promise<PolicyClients> {
+  // The first pass hashes the file in chunks, so a cache hit never holds the policy text.
+  const digest = digestPolicyFile(file, true);
+  const cached = readCachedPolicy(file, digest);
+  if (cached !== undefined) {
+    return {
+      file,
+      sourceSha256: digest.sha256,
+      sourceStamp: digest.stamp,
+      settings: cached.settings,
+      clientCount: cached.clientCount,
+      clients: { [Symbol.iterator]: () => cached.clients() },
+    };
+  }
+  return loadPolicyClientsFromText(file);
+}
+
+/** Loads the policy as loadPolicy does, for loadPolicyClients when the cache misses. */
+async function loadPolicyClientsFromText(file: string): Promise<PolicyClients> {
+  const source = await readPolicySource(file, true);
+  const digest = sourceDigest(source.bytes);
+  const read = { file, sourceSha256: digest, sourceStamp: source.stamp };
+  const policy = parsePolicy(file, source.bytes.toString('utf8'));
+  refreshCache(file, source, digest, policy);
+  const { clients, ...settings } = policy;
+  return { ...read, settings, clientCount: clients.length, clients };
 }
 
 function refreshCache(file: string, source: PolicySource, digest: string, policy: Policy): void {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { fstatSync } from 'node:fs';
+import { settledStamp, wallClockNs } from './file-stamp.js';
 import { closePolicyFile, openPolicyFile, readPolicyChunks } from './source.js';
 import { StateDirScanner, stateDirHint } from './state-dir.js';
 
@@ -9,16 +11,21 @@ export interface PolicyDigest {
   sha256: string;
   /** The directory a top-level `state_dir:` line of the bytes names, or the default. */
   stateDir: string;
+  /** The file's stamp when it was asked for and may be recorded (file-stamp.ts). */
+  stamp?: string;
 }
 
 /**
  * Opens a policy file with openPolicyFile's checks (no symlink, owner, mode, size) and
  * hashes its bytes in chunks of one reused buffer. A cache hit needs nothing else from the
- * file, so the bytes are never held in memory at once. Throws PolicyError.
+ * file, so the bytes are never held in memory at once. With `withStamp`, also returns the
+ * file's stamp when the bytes are settled. Throws PolicyError.
  */
-export function digestPolicyFile(file: string): PolicyDigest {
+export function digestPolicyFile(file: string, withStamp = false): PolicyDigest {
   const handle = openPolicyFile(file);
   try {
+    const now = withStamp ? wallClockNs() : 0n;
+    const before = withStamp ? fstatSync(handle.fd, { bigint: true }) : undefined;
     const hash = createHash('sha256');
     const scanner = new StateDirScanner();
     let size = 0;
@@ -27,7 +34,16 @@ export function digestPolicyFile(file: string): PolicyDigest {
       scanner.push(chunk);
       size += chunk.length;
     });
-    return { uid: handle.uid, size, sha256: hash.digest('hex'), stateDir: scanner.result() };
+    const digest = {
+      uid: handle.uid,
+      size,
+      sha256: hash.digest('hex'),
+      stateDir: scanner.result(),
+    };
+    if (before === undefined) {
+      return digest;
+    }
+    return { ...digest, stamp: settledStamp(before, fstatSync(handle.fd, { bigint: true }), now) };
   } finally {
     closePolicyFile(handle);
   }

@@ -129,6 +129,8 @@ describe('encodeCache', () => {
       'bucket_count',
       'index_sha256',
       'body_bytes',
+      'client_count',
+      'order_sha256',
       'settings',
     ]);
     expect(parsed.settings).toEqual(JSON.parse(JSON.stringify(settings)));

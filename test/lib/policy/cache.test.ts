@@ -21,13 +21,14 @@ import {
   DEFAULT_STATE_DIR,
   hasCurrentCache,
   readCachedClient,
+  readCachedPolicy,
   sourceDigest,
   stateDirHint,
   writePolicyCache,
 } from '../../../src/lib/policy/cache.js';
-import { loadPolicy, parsePolicy } from '../../../src/lib/policy/load.js';
+import { loadPolicy, loadPolicyClients, parsePolicy } from '../../../src/lib/policy/load.js';
 import { loadPolicyForClient } from '../../../src/lib/policy/load-client.js';
-import { digestOfBytes } from '../../../src/lib/policy/policy-digest.js';
+import { digestOfBytes, digestPolicyFile } from '../../../src/lib/policy/policy-digest.js';
 import { readPolicySource } from '../../../src/lib/policy/source.js';
 
 const KEY_A =
@@ -283,6 +284,61 @@ describe('cache of many clients', () => {
         ?.id,
     ).toBe('c0007');
   });
+
+  it('whole cache yields clients in policy order', async () => {
+    await loadPolicy(policyFile);
+    const full = parsePolicy(policyFile, readFileSync(policyFile, 'utf8'));
+    const cached = readCachedPolicy(policyFile, digestPolicyFile(policyFile));
+    expect(cached).toBeDefined();
+    expect(cached!.clientCount).toBe(COUNT);
+    expect(Array.from(cached!.clients())).toEqual(full.clients);
+    // A second pass starts from the first client again.
+    expect(Array.from(cached!.clients()).map((client) => client.id)).toEqual(ids);
+  });
+
+  it('edited order part is a miss', async () => {
+    await loadPolicy(policyFile);
+    editParts((parts) => ({ ...parts, body: swapLastOrderEntries(parts.body) }));
+    expect(readCachedPolicy(policyFile, digestPolicyFile(policyFile))).toBeUndefined();
+  });
+
+  it('order with a rehashed wrong count is a miss', async () => {
+    await loadPolicy(policyFile);
+    editParts((parts) => {
+      // Every client in bucket 0: the hash matches, but the buckets' line counts do not.
+      const orderStart = parts.body.length - COUNT * 8;
+      const order = '0'.repeat(COUNT * 8);
+      const header = { ...parts.header, order_sha256: sha256(order) };
+      return { ...parts, header, body: parts.body.slice(0, orderStart) + order };
+    });
+    expect(readCachedPolicy(policyFile, digestPolicyFile(policyFile))).toBeUndefined();
+  });
+});
+
+describe('loadPolicyClients', () => {
+  it('cache hit equals the text load', async () => {
+    const fromText = await loadPolicyClients(policyFile);
+    expect(existsSync(cacheFile())).toBe(true);
+    const fromCache = await loadPolicyClients(policyFile);
+    expect(fromCache.settings).toEqual(fromText.settings);
+    expect(Array.from(fromCache.clients)).toEqual(Array.from(fromText.clients));
+    expect(fromCache.clientCount).toBe(2);
+    expect(fromCache.sourceSha256).toBe(fromText.sourceSha256);
+  });
+
+  it('policy edit of the same size misses', async () => {
+    await loadPolicyClients(policyFile);
+    writePolicy(policyText().replace('/srv/borg/web01', '/srv/borg/web02'));
+    const loaded = await loadPolicyClients(policyFile);
+    const web = Array.from(loaded.clients)[0]!;
+    expect(web.repositories).toEqual([{ path: '/srv/borg/web02', name: 'main' }]);
+  });
+
+  it('invalid policy fails with a cache present', async () => {
+    await loadPolicyClients(policyFile);
+    writePolicy(policyText().replace('version: 1', 'version: 2'));
+    await expect(loadPolicyClients(policyFile)).rejects.toThrow(/version/);
+  });
 });
 
 describe('loadPolicy', () => {
@@ -388,6 +444,18 @@ function readParts(): CacheParts {
 function editParts(edit: (parts: CacheParts) => CacheParts): void {
   const parts = edit(readParts());
   writeFileSync(cacheFile(), `${JSON.stringify(parts.header)}\n${parts.index}${parts.body}`);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Swaps the last two entries of the order part, which ends the body text. */
+function swapLastOrderEntries(body: string): string {
+  const last = body.slice(-8);
+  const before = body.slice(-16, -8);
+  expect(last).not.toBe(before);
+  return body.slice(0, -16) + last + before;
 }
 
 function indexLines(parts: CacheParts): string[] {
