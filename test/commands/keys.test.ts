@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -42,6 +44,35 @@ describe('keys CLI', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('clients[0].keys[0] (client "web1"): DSA keys (ssh-dss)');
+  });
+
+  it('render from the cache equals the first render', async () => {
+    const stateDir = join(dir, 'state-render');
+    mkdirSync(stateDir, { recursive: true });
+    const clients = keys.map((key, index) => `  - id: c${index}\n    keys: ["${key}"]\n`);
+    writeFileSync(policyFile, `version: 1\nstate_dir: ${stateDir}\nclients:\n${clients.join('')}`);
+    const first = await runGate(['keys', 'render', '--policy', policyFile]);
+    expect(first.code).toBe(0);
+    expect(readdirSync(stateDir)).toHaveLength(1);
+    const second = await runGate(['keys', 'render', '--policy', policyFile]);
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stdout.match(/ serve --client c\d /g)).toHaveLength(keys.length);
+  });
+
+  it('render from the cache still checks keys', async () => {
+    const stateDir = join(dir, 'state-invalid');
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(
+      policyFile,
+      `version: 1\nstate_dir: ${stateDir}\nclients:\n  - id: web1\n    keys: ["ssh-dss AAAA"]\n`,
+    );
+    for (const round of ['writes the cache', 'reads the cache']) {
+      const result = await runGate(['keys', 'render', '--policy', policyFile]);
+      expect(result.code, round).toBe(1);
+      expect(result.stdout, round).toBe('');
+      expect(result.stderr, round).toContain('DSA keys (ssh-dss)');
+    }
+    expect(readdirSync(stateDir)).toHaveLength(1);
   });
 
   it('write without file explains', async () => {

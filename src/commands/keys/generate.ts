@@ -3,20 +3,27 @@ import { access, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
-import { installBlock, parseMode } from '../../lib/authorized-keys/install.js';
-import { formatIndex } from '../../lib/authorized-keys/lookup-index.js';
+import { type InstallResult, installBlock, parseMode } from '../../lib/authorized-keys/install.js';
+import { IndexBuilder } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
-import { renderBlock } from '../../lib/authorized-keys/render.js';
-import { readCurrentFile, writeFileAtomic } from '../../lib/authorized-keys/safe-write.js';
-import { loadPolicy } from '../../lib/policy/load.js';
+import { blockText, type RenderOptions, renderBlock } from '../../lib/authorized-keys/render.js';
+import {
+  fileHasContent,
+  readCurrentFile,
+  writeFileAtomic,
+} from '../../lib/authorized-keys/safe-write.js';
+import { loadPolicyClients } from '../../lib/policy/load.js';
 import { warnAboutOutsideLines } from './outside-lines.js';
 import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } from './shared.js';
 
 /** `keys render`: prints the managed block to stdout. */
 export async function runRender(args: KeysArgs): Promise<number> {
-  const { policy, file } = await loadPolicy(policyFileOf(args));
-  const rendered = renderBlock(policy, file, renderOptionsOf(args));
-  process.stdout.write(rendered.block);
+  const file = policyFileOf(args);
+  // No variable keeps the policy, so its cache bytes can go once the block is rendered.
+  const rendered = renderBlock(await loadPolicyClients(file), file, renderOptionsOf(args));
+  for (const chunk of rendered.chunks) {
+    process.stdout.write(chunk);
+  }
   return 0;
 }
 
@@ -30,30 +37,57 @@ export async function runWrite(
     // Checked first, so a bad --index leaves authorized_keys as it was.
     await checkIndexLocation(indexFile);
   }
-  const { policy, file, sourceSha256, sourceStamp } = await loadPolicy(policyFileOf(args));
-  const options = renderOptionsOf(args);
-  const rendered = renderBlock(policy, file, options);
-  const result = await installBlock(target, rendered.block, {
-    blockName: args.block,
-    owner: args.owner,
-    mode: parseMode(args.mode),
-  });
-  if (indexFile !== undefined) {
-    // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
-    const index = formatIndex(sourceSha256, options, rendered.entries, sourceStamp);
-    await writeIfChanged(indexFile, index);
-  }
-  const summary = `${rendered.entries.length} entries from ${file}`;
-  if (result.changed) {
+  const written = await writeBlockAndIndex(args, target, indexFile);
+  const summary = `${written.entryCount} entries from ${written.file}`;
+  if (written.changed) {
     const backup =
-      result.backupFile === undefined ? '' : `; previous file kept as ${result.backupFile}`;
+      written.backupFile === undefined ? '' : `; previous file kept as ${written.backupFile}`;
     process.stderr.write(`borg-gate: wrote ${target} (${summary}${backup})\n`);
   } else {
     process.stderr.write(`borg-gate: ${target} is up to date (${summary})\n`);
   }
-  const written = await readCurrentFile(target);
-  warnAboutOutsideLines(written?.content.toString('latin1') ?? '', target);
+  const current = await readCurrentFile(target);
+  warnAboutOutsideLines(current?.content ?? '', target);
   return 0;
+}
+
+/**
+ * Renders the block, installs it, and writes the lookup index when `indexFile` is set. A
+ * function of its own, so the rendered text is garbage before runWrite reads the file again.
+ */
+async function writeBlockAndIndex(
+  args: KeysArgs & { owner?: string; mode?: string },
+  target: string,
+  indexFile: string | undefined,
+): Promise<InstallResult & { entryCount: number; file: string }> {
+  const file = policyFileOf(args);
+  const options = renderOptionsOf(args);
+  const index = indexFile === undefined ? undefined : new IndexBuilder();
+  const { rendered, sourceSha256, sourceStamp } = await renderPolicy(file, options, index);
+  const result = await installBlock(target, rendered.chunks, {
+    blockName: args.block,
+    owner: args.owner,
+    mode: parseMode(args.mode),
+  });
+  if (indexFile !== undefined && index !== undefined) {
+    // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
+    await writeIfChanged(
+      indexFile,
+      () => index.pieces(sourceSha256, options, rendered.chunks, sourceStamp),
+      index.byteLength(sourceSha256, options, sourceStamp),
+    );
+  }
+  return { ...result, entryCount: rendered.entryCount, file };
+}
+
+/**
+ * Loads the policy and renders its block. The policy's cache bytes are unreachable once this
+ * returns, so they are not kept while the files are written.
+ */
+async function renderPolicy(file: string, options: RenderOptions, index?: IndexBuilder) {
+  const policy = await loadPolicyClients(file);
+  const rendered = renderBlock(policy, file, options, index);
+  return { rendered, sourceSha256: policy.sourceSha256, sourceStamp: policy.sourceStamp };
 }
 
 /**
@@ -64,12 +98,13 @@ export async function runWrite(
 export async function runCheck(args: KeysArgs & { mode?: string }): Promise<number> {
   const target = authorizedKeysFileOf(args);
   const expectedMode = parseMode(args.mode);
-  const { policy, file } = await loadPolicy(policyFileOf(args));
-  const rendered = renderBlock(policy, file, renderOptionsOf(args));
+  const policy = await loadPolicyClients(policyFileOf(args));
+  const { file } = policy;
+  const rendered = blockText(renderBlock(policy, file, renderOptionsOf(args)));
   const current = await readCurrentFile(target);
   const text = current?.content.toString('latin1') ?? '';
   const installed = extractBlock(text, args.block, target) ?? '';
-  const diff = unifiedDiff(installed, rendered.block, `${target} (installed)`, `${file} (policy)`);
+  const diff = unifiedDiff(installed, rendered, `${target} (installed)`, `${file} (policy)`);
   let status = 0;
   if (diff !== '') {
     process.stdout.write(diff);
@@ -124,13 +159,15 @@ async function checkIndexLocation(file: string): Promise<void> {
 }
 
 /** Writes the lookup index (root-owned, 0644 so the AuthorizedKeysCommandUser can read it). */
-async function writeIfChanged(file: string, text: string): Promise<void> {
-  const content = Buffer.from(text, 'utf8');
-  const current = await readCurrentFile(file);
-  if (current?.content.equals(content) && current.mode === 0o644) {
+async function writeIfChanged(
+  file: string,
+  content: () => Iterable<Buffer>,
+  length: number,
+): Promise<void> {
+  if (await fileHasContent(file, content, length, 0o644)) {
     return;
   }
-  await writeFileAtomic(file, content, 0o644, {
+  await writeFileAtomic(file, content(), 0o644, {
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
   });

@@ -8,7 +8,7 @@ import { parseAuthorizedKeys } from '../../lib/doctor/authorized-keys-lines.js';
  * the line number and fingerprint only, because the line itself may carry options or comments
  * that should not end up in a cron mail.
  */
-export function warnAboutOutsideLines(text: string, file: string): number {
+export function warnAboutOutsideLines(text: string | Buffer, file: string): number {
   const lines = findLinesOutsideBlocks(text);
   for (const { line, text: lineText } of lines) {
     process.stderr.write(

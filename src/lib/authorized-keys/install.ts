@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { AuthorizedKeysError } from './errors.js';
-import { replaceBlock } from './managed-block.js';
+import { replaceBlockBytes } from './managed-block.js';
 import { type FileOwner, readCurrentFile, writeFileAtomic } from './safe-write.js';
 
 /**
@@ -44,26 +44,32 @@ export interface InstallResult {
 /**
  * Writes `block` into `file`, replacing the block of the same name and keeping every other
  * byte. Does nothing, not even touch the mtime, when the content and mode are already right.
+ * `block` is the block's text, or its UTF-8 bytes in pieces.
  */
 export async function installBlock(
   file: string,
-  block: string,
+  block: string | Buffer[],
   options: InstallOptions,
 ): Promise<InstallResult> {
   const mode = options.mode ?? DEFAULT_MODE;
+  const pieces = typeof block === 'string' ? [Buffer.from(block, 'utf8')] : block;
   const current = await readCurrentFile(file);
-  const before = current?.content.toString('latin1') ?? '';
-  const after = replaceBlock(before, options.blockName, block, file);
-  if (current !== undefined && before === after && current.mode === mode) {
+  const replaced = replaceBlockBytes(
+    current?.content ?? Buffer.alloc(0),
+    options.blockName,
+    pieces,
+    file,
+  );
+  if (current !== undefined && replaced.unchanged && current.mode === mode) {
     return { changed: false };
   }
   const owner = await chooseOwner(file, current?.owner, options.owner);
   let backupFile: string | undefined;
-  if (current !== undefined && before !== after) {
+  if (current !== undefined && !replaced.unchanged) {
     backupFile = `${file}.bak`;
     await writeFileAtomic(backupFile, current.content, mode, owner);
   }
-  await writeFileAtomic(file, Buffer.from(after, 'latin1'), mode, owner);
+  await writeFileAtomic(file, replaced.parts, mode, owner);
   return { changed: true, backupFile };
 }
 

@@ -21,9 +21,22 @@ export interface KeyRecord {
  * Throws AuthorizedKeysError for an unusable key or a key listed twice.
  */
 export function collectKeyRecords(policy: Policy, now: Date, file = 'policy'): KeyRecord[] {
-  const records: KeyRecord[] = [];
+  return Array.from(eachKeyRecord(policy.clients, now, file));
+}
+
+/**
+ * Yields the records of collectKeyRecords one at a time, so a caller that formats each one can
+ * drop it. Only the keys seen so far stay in memory, for the duplicate check.
+ */
+export function* eachKeyRecord(
+  clients: Iterable<Client>,
+  now: Date,
+  file = 'policy',
+): Generator<KeyRecord> {
   const owners = new Map<string, string>();
-  for (const [clientIndex, client] of policy.clients.entries()) {
+  let clientIndex = -1;
+  for (const client of clients) {
+    clientIndex += 1;
     for (const [keyIndex, entry] of client.keys.entries()) {
       // Built only for an error message, because 100,000 labels show up in `keys render` profiles.
       const label = () =>
@@ -38,10 +51,9 @@ export function collectKeyRecords(policy: Policy, now: Date, file = 'policy'): K
         );
       }
       owners.set(record.key.base64, client.id);
-      records.push(record);
+      yield record;
     }
   }
-  return records;
 }
 
 export function buildRecord(

@@ -16,6 +16,9 @@ const INDEX_HEADER = '# borg-gate lookup index v3';
 /** Bytes read per step of the search; most entry lines are a few hundred bytes. */
 const WINDOW_BYTES = 8192;
 
+/** Size of the pieces IndexBuilder yields. */
+const PIECE_BYTES = 1024 * 1024;
+
 /** Maximum line length the reader accepts; a line for a 16,384-bit RSA key is about 6 KB. */
 const MAX_LINE_BYTES = 1024 * 1024;
 
@@ -40,21 +43,91 @@ function formatHeader(policyHash: string, policyStamp: string, command: GateComm
 }
 
 /**
- * Formats the index, whose `entries` may come in any order. `policyStamp` is the policy file's
- * stamp when the hashed bytes were read, or undefined when it must not be recorded.
+ * Collects the entries of a rendered block for the lookup index as byte ranges of the block's
+ * pieces, so each entry's text exists once in memory, in the block.
  */
+export class IndexBuilder {
+  /** `<base64>\x01<entry number>` per entry: a string sort orders them as the reader needs. */
+  private readonly sortKeys: string[] = [];
+  /** Piece, start and end of each entry, three numbers per entry number. */
+  private readonly spans: number[] = [];
+  private bytes = 0;
+  private sorted = true;
+
+  /** Records that the entry for `base64` is bytes [start, end) of block piece `piece`. */
+  add(base64: string, piece: number, start: number, end: number): void {
+    this.sortKeys.push(`${base64}\x01${this.sortKeys.length}`);
+    this.spans.push(piece, start, end);
+    // The key, a space, the entry and a newline.
+    this.bytes += base64.length + 1 + (end - start) + 1;
+    this.sorted = false;
+  }
+
+  /** Returns the index's length in bytes, as pieces() yields it. */
+  byteLength(policyHash: string, command: GateCommand, policyStamp?: string): number {
+    const header = formatHeader(policyHash, policyStamp ?? NO_STAMP, command);
+    return Buffer.byteLength(header, 'utf8') + this.bytes;
+  }
+
+  /**
+   * Yields the index in pieces of about 1 MiB, its lines sorted by key. `blockPieces` are the
+   * pieces the ranges refer to. `policyStamp` is the policy file's stamp when the hashed bytes
+   * were read, or undefined when it must not be recorded. Call it again to yield it again.
+   */
+  *pieces(
+    policyHash: string,
+    command: GateCommand,
+    blockPieces: Buffer[],
+    policyStamp?: string,
+  ): Generator<Buffer> {
+    if (!this.sorted) {
+      // The default sort compares UTF-16 code units, which for ASCII base64 is the byte order
+      // the reader uses. 0x01 sorts below every base64 character, so a key that is a prefix of
+      // another sorts first, as "<key> " does in the reader. Without a callback, the sort runs
+      // natively, about twice as fast as with a comparison in JavaScript.
+      this.sortKeys.sort();
+      this.sorted = true;
+    }
+    let buffer = Buffer.allocUnsafe(PIECE_BYTES);
+    let used = buffer.write(formatHeader(policyHash, policyStamp ?? NO_STAMP, command), 'utf8');
+    for (const sortKey of this.sortKeys) {
+      const separator = sortKey.lastIndexOf('\x01');
+      const entry = Number(sortKey.slice(separator + 1)) * 3;
+      const [piece, start, end] = [
+        this.spans[entry]!,
+        this.spans[entry + 1]!,
+        this.spans[entry + 2]!,
+      ];
+      const length = separator + 1 + (end - start) + 1;
+      if (used + length > buffer.length) {
+        yield buffer.subarray(0, used);
+        buffer = Buffer.allocUnsafe(Math.max(PIECE_BYTES, length));
+        used = 0;
+      }
+      used += buffer.write(sortKey, used, separator, 'latin1');
+      buffer[used] = 0x20;
+      used += 1 + blockPieces[piece]!.copy(buffer, used + 1, start, end);
+      buffer[used] = 0x0a;
+      used += 1;
+    }
+    yield buffer.subarray(0, used);
+  }
+}
+
+/** Formats the whole index as one string; `entries` may come in any order. */
 export function formatIndex(
   policyHash: string,
   command: GateCommand,
   entries: IndexEntry[],
   policyStamp?: string,
 ): string {
-  const lines = entries.map((entry) => `${entry.base64} ${entry.line}\n`);
-  // The default sort compares UTF-16 code units, which for ASCII base64 is the byte order the
-  // reader uses. A space (0x20) sorts below every base64 character, so a key that is a prefix
-  // of another sorts first, as in the reader's comparison of keys alone.
-  lines.sort();
-  return formatHeader(policyHash, policyStamp ?? NO_STAMP, command) + lines.join('');
+  const builder = new IndexBuilder();
+  const blockPieces = entries.map((entry) => Buffer.from(entry.line, 'utf8'));
+  entries.forEach((entry, piece) => {
+    builder.add(entry.base64, piece, 0, blockPieces[piece]!.length);
+  });
+  const pieces = builder.pieces(policyHash, command, blockPieces, policyStamp);
+  return Buffer.concat(Array.from(pieces)).toString('utf8');
 }
 
 /** An open index file that passed the owner and mode checks. */

@@ -25,14 +25,22 @@ export function checkBlockName(name: string): void {
 
 /** Formats a whole block, markers included, from the entry lines (UTF-8 text). */
 export function formatBlock(name: string, policyFile: string, entries: string[]): string {
+  const lines = [...blockStart(name, policyFile), ...entries, blockEnd(name)];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Returns the lines before a block's entries: the BEGIN marker and a warning about edits. */
+export function blockStart(name: string, policyFile: string): string[] {
   checkBlockName(name);
-  const lines = [
+  return [
     `# BEGIN borg-gate managed block ${name}`,
     `# Written by "borg-gate keys write" from ${policyFile}; edits inside this block are overwritten.`,
-    ...entries,
-    `# END borg-gate managed block ${name}`,
   ];
-  return `${lines.join('\n')}\n`;
+}
+
+/** Returns the END marker line of a block. */
+export function blockEnd(name: string): string {
+  return `# END borg-gate managed block ${name}`;
 }
 
 interface BlockLocation {
@@ -43,21 +51,24 @@ interface BlockLocation {
 }
 
 /** Finds the block called `name`; throws AuthorizedKeysError for broken or repeated markers. */
-export function findBlock(text: string, name: string, file: string): BlockLocation | undefined {
+export function findBlock(
+  text: string | Buffer,
+  name: string,
+  file: string,
+): BlockLocation | undefined {
   checkBlockName(name);
   let found: BlockLocation | undefined;
   let open: { name: string; start: number; line: number } | undefined;
   let offset = 0;
   let lineNumber = 0;
   while (offset < text.length) {
-    const newline = text.indexOf('\n', offset);
+    const newline =
+      typeof text === 'string' ? text.indexOf('\n', offset) : text.indexOf(0x0a, offset);
+    const lineEnd = newline === -1 ? text.length : newline;
     const next = newline === -1 ? text.length : newline + 1;
     lineNumber += 1;
     // Only a line starting with "#" can be a marker; skipping the others saves slicing 100,000 entries.
-    const marker =
-      text.charCodeAt(offset) === 0x23
-        ? MARKER.exec(text.slice(offset, newline === -1 ? text.length : newline))
-        : null;
+    const marker = startsWithHash(text, offset) ? MARKER.exec(lineAt(text, offset, lineEnd)) : null;
     if (marker !== null) {
       const [, kind, markerName] = marker as unknown as [string, string, string];
       const where = `${file}:${lineNumber}`;
@@ -90,15 +101,54 @@ export function findBlock(text: string, name: string, file: string): BlockLocati
   return found;
 }
 
-/** Returns `text` with the block called `name` replaced, or appended when there is none. */
-export function replaceBlock(text: string, name: string, block: string, file: string): string {
-  const latin1Block = Buffer.from(block, 'utf8').toString('latin1');
-  const location = findBlock(text, name, file);
-  if (location !== undefined) {
-    return text.slice(0, location.start) + latin1Block + text.slice(location.end);
+function startsWithHash(text: string | Buffer, offset: number): boolean {
+  return (typeof text === 'string' ? text.charCodeAt(offset) : text[offset]) === 0x23;
+}
+
+/** Returns a line of `text`, as latin1 when `text` is bytes. */
+function lineAt(text: string | Buffer, start: number, end: number): string {
+  return typeof text === 'string' ? text.slice(start, end) : text.toString('latin1', start, end);
+}
+
+/** The bytes of an authorized_keys file with one block replaced, as pieces to write in order. */
+export interface ReplacedBlock {
+  parts: Buffer[];
+  /** True when the pieces equal `content` byte for byte. */
+  unchanged: boolean;
+}
+
+/**
+ * Returns `content` with the block called `name` replaced by `block` (UTF-8 pieces), or with
+ * `block` appended when there is none, without copying the file into one new buffer.
+ */
+export function replaceBlockBytes(
+  content: Buffer,
+  name: string,
+  block: Buffer[],
+  file: string,
+): ReplacedBlock {
+  const location = findBlock(content, name, file);
+  if (location === undefined) {
+    const last = content.at(-1);
+    const separator = last === undefined || last === 0x0a ? [] : [Buffer.from('\n')];
+    return { parts: [content, ...separator, ...block], unchanged: false };
   }
-  const separator = text === '' || text.endsWith('\n') ? '' : '\n';
-  return text + separator + latin1Block;
+  const old = content.subarray(location.start, location.end);
+  return {
+    parts: [content.subarray(0, location.start), ...block, content.subarray(location.end)],
+    unchanged: piecesEqual(old, block),
+  };
+}
+
+function piecesEqual(bytes: Buffer, pieces: Buffer[]): boolean {
+  let offset = 0;
+  for (const piece of pieces) {
+    if (!piece.equals(bytes.subarray(offset, offset + piece.length))) {
+      return false;
+    }
+    offset += piece.length;
+  }
+  return offset === bytes.length;
 }
 
 /** Returns the text of the block called `name` (UTF-8), or undefined when there is none. */
@@ -122,26 +172,43 @@ export interface OutsideLine {
  * `keys write` never changes such a line, so the policy does not control a key on it. Markers are
  * read leniently: a BEGIN without its END leaves the lines after it outside.
  */
-export function findLinesOutsideBlocks(text: string): OutsideLine[] {
-  const lines = text.split('\n');
+export function findLinesOutsideBlocks(text: string | Buffer): OutsideLine[] {
   const outside: OutsideLine[] = [];
-  let pending: OutsideLine[] = [];
+  // Key lines inside the open block, which count as outside if the block never closes. Kept
+  // as offsets, because an open block may contain 100,000 entries.
+  let pending: { line: number; start: number; end: number }[] = [];
   let openName: string | undefined;
-  for (const [index, raw] of lines.entries()) {
-    const marker = MARKER.exec(raw);
+  let lineNumber = 0;
+  for (let offset = 0; offset <= text.length; ) {
+    const newline =
+      typeof text === 'string' ? text.indexOf('\n', offset) : text.indexOf(0x0a, offset);
+    const end = newline === -1 ? text.length : newline;
+    lineNumber += 1;
+    const marker = startsWithHash(text, offset) ? MARKER.exec(lineAt(text, offset, end)) : null;
     if (marker?.[1] === 'BEGIN' && openName === undefined) {
       openName = marker[2];
     } else if (marker?.[1] === 'END' && marker[2] === openName) {
       openName = undefined;
       pending = [];
     } else if (openName !== undefined) {
-      pending.push({ line: index + 1, text: raw });
-    } else if (isKeyCandidate(raw)) {
-      outside.push({ line: index + 1, text: raw });
+      pending.push({ line: lineNumber, start: offset, end });
+    } else {
+      const raw = lineAt(text, offset, end);
+      if (isKeyCandidate(raw)) {
+        outside.push({ line: lineNumber, text: raw });
+      }
     }
+    if (newline === -1) {
+      break;
+    }
+    offset = newline + 1;
   }
   // Lines after a BEGIN marker that never closes are outside any block.
-  return [...outside, ...pending.filter((entry) => isKeyCandidate(entry.text))];
+  const unclosed = pending.map(({ line, start, end }) => ({
+    line,
+    text: lineAt(text, start, end),
+  }));
+  return [...outside, ...unclosed.filter((entry) => isKeyCandidate(entry.text))];
 }
 
 function isKeyCandidate(line: string): boolean {

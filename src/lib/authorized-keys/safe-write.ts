@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -52,15 +52,62 @@ export async function readCurrentFile(file: string): Promise<CurrentFile | undef
 }
 
 /**
+ * Returns true when `file` is a regular file of mode `mode` and `length` bytes that equal the
+ * pieces `content` yields. Compares SHA-256 hashes, reading the file in pieces of 1 MiB, so
+ * neither is held in memory whole. `content` runs only when mode and size already match. A
+ * symbolic link, a missing file or a read error counts as different.
+ */
+export async function fileHasContent(
+  file: string,
+  content: () => Iterable<Buffer>,
+  length: number,
+  mode: number,
+): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    // O_NONBLOCK: a FIFO planted at the path would otherwise block in open().
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || (info.mode & 0o7777) !== mode || info.size !== length) {
+      return false;
+    }
+    const actual = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (let position = 0; position < length; ) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) {
+        return false;
+      }
+      actual.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+    const expected = createHash('sha256');
+    for (const piece of content()) {
+      expected.update(piece);
+    }
+    return actual.digest('hex') === expected.digest('hex');
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Replaces `file` atomically: writes a new temporary file in the same directory, fsyncs it,
- * sets mode and owner, renames it over `file` and fsyncs the directory.
+ * sets mode and owner, renames it over `file` and fsyncs the directory. `content` may come in
+ * pieces, which are written in order.
  *
  * write-file-atomic 7 is not used because it resolves symlinks in the target name and opens its
  * temporary file without O_EXCL, so the owner of the directory could redirect a root write.
  */
 export async function writeFileAtomic(
   file: string,
-  content: Buffer,
+  content: Buffer | Iterable<Buffer>,
   mode: number,
   owner: FileOwner | undefined,
 ): Promise<void> {
@@ -72,7 +119,9 @@ export async function writeFileAtomic(
   // O_EXCL fails on any existing name, a planted symlink included.
   const handle = await open(temporary, 'wx', mode);
   try {
-    await handle.writeFile(content);
+    for (const piece of Buffer.isBuffer(content) ? [content] : content) {
+      await writeAll(handle, piece);
+    }
     await handle.chmod(mode);
     if (owner !== undefined) {
       await handle.chown(owner.uid, owner.gid);
@@ -93,6 +142,15 @@ export async function writeFileAtomic(
     throw error;
   }
   await syncDirectory(directory);
+}
+
+/** Writes all of `bytes` at the handle's current position, however many calls that takes. */
+async function writeAll(handle: Awaited<ReturnType<typeof open>>, bytes: Buffer): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
+    done += bytesWritten;
+  }
 }
 
 /** Throws AuthorizedKeysError when `file` is a symbolic link. */

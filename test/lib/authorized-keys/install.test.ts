@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installBlock, parseMode } from '../../../src/lib/authorized-keys/install.js';
 import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
+import { fileHasContent } from '../../../src/lib/authorized-keys/safe-write.js';
 
 let dir: string;
 let file: string;
@@ -157,5 +158,48 @@ describe('parseMode', () => {
 
   it.each(['0664', '0666', '0700', '600x', '8', ''])('%s rejected', (text) => {
     expect(() => parseMode(text)).toThrow(/is not allowed; use 0600, 0640 or 0644/);
+  });
+});
+
+describe('fileHasContent', () => {
+  const pieces = [Buffer.from('first '), Buffer.from('second\n')];
+
+  it('same bytes and mode match', async () => {
+    writeFileSync(file, 'first second\n', { mode: 0o644 });
+    chmodSync(file, 0o644);
+    expect(await fileHasContent(file, () => pieces, 13, 0o644)).toBe(true);
+  });
+
+  it('other bytes of same size differ', async () => {
+    writeFileSync(file, 'first SECOND\n');
+    chmodSync(file, 0o644);
+    expect(await fileHasContent(file, () => pieces, 13, 0o644)).toBe(false);
+  });
+
+  it('other mode differs', async () => {
+    writeFileSync(file, 'first second\n');
+    chmodSync(file, 0o600);
+    expect(await fileHasContent(file, () => pieces, 13, 0o644)).toBe(false);
+  });
+
+  it('size mismatch skips the content', async () => {
+    writeFileSync(file, 'first\n');
+    chmodSync(file, 0o644);
+    let called = false;
+    const content = () => {
+      called = true;
+      return pieces;
+    };
+    expect(await fileHasContent(file, content, 13, 0o644)).toBe(false);
+    expect(called).toBe(false);
+  });
+
+  it('missing file and symlink differ', async () => {
+    expect(await fileHasContent(join(dir, 'missing'), () => pieces, 13, 0o644)).toBe(false);
+    writeFileSync(file, 'first second\n');
+    chmodSync(file, 0o644);
+    const link = join(dir, 'link');
+    symlinkSync(file, link);
+    expect(await fileHasContent(link, () => pieces, 13, 0o644)).toBe(false);
   });
 });

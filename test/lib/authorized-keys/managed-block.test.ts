@@ -6,7 +6,7 @@ import {
   findBlock,
   findLinesOutsideBlocks,
   formatBlock,
-  replaceBlock,
+  replaceBlockBytes,
 } from '../../../src/lib/authorized-keys/managed-block.js';
 
 const block = formatBlock('default', '/etc/borg-gate/policy.yaml', ['entry one', 'entry two']);
@@ -16,6 +16,43 @@ const other = formatBlock('offsite', '/etc/borg-gate/offsite.yaml', ['offsite en
 function toLatin1(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1');
 }
+
+/** Replaces a block in file text held as latin1, as keys write does on the file's bytes. */
+function replaceBlock(text: string, name: string, newText: string, file: string): string {
+  const content = Buffer.from(text, 'latin1');
+  const replaced = replaceBlockBytes(content, name, [Buffer.from(newText, 'utf8')], file);
+  return Buffer.concat(replaced.parts).toString('latin1');
+}
+
+describe('replaceBlockBytes', () => {
+  it('reports unchanged block', () => {
+    const content = Buffer.from(`# top\n${toLatin1(block)}`, 'latin1');
+    const same = replaceBlockBytes(content, 'default', [Buffer.from(block, 'utf8')], 'ak');
+    expect(same.unchanged).toBe(true);
+    const changed = replaceBlockBytes(content, 'default', [Buffer.from(newBlock, 'utf8')], 'ak');
+    expect(changed.unchanged).toBe(false);
+  });
+
+  it('compares a block in pieces', () => {
+    const content = Buffer.from(toLatin1(block), 'latin1');
+    const bytes = Buffer.from(block, 'utf8');
+    const pieces = [bytes.subarray(0, 7), bytes.subarray(7, 30), bytes.subarray(30)];
+    const replaced = replaceBlockBytes(content, 'default', pieces, 'ak');
+    expect(replaced.unchanged).toBe(true);
+    expect(Buffer.concat(replaced.parts).equals(content)).toBe(true);
+  });
+
+  it('longer file is not unchanged', () => {
+    const content = Buffer.from(toLatin1(block), 'latin1');
+    const pieces = [Buffer.from(block, 'utf8').subarray(0, 20)];
+    expect(replaceBlockBytes(content, 'default', pieces, 'ak').unchanged).toBe(false);
+  });
+
+  it('new block is never unchanged', () => {
+    const replaced = replaceBlockBytes(Buffer.alloc(0), 'default', [Buffer.from(block)], 'ak');
+    expect(replaced.unchanged).toBe(false);
+  });
+});
 
 describe('replaceBlock', () => {
   it.each([
@@ -93,6 +130,14 @@ describe('findBlock errors', () => {
     ['duplicate', `${block}${block}`, /second managed block named "default"/],
   ])('%s', (_name, text, message) => {
     expect(() => findBlock(text, 'default', 'ak')).toThrow(message);
+    expect(() => findBlock(Buffer.from(text, 'latin1'), 'default', 'ak')).toThrow(message);
+  });
+
+  it('bytes and text give one location', () => {
+    const text = `# top\n${toLatin1(other)}${toLatin1(block)}tail`;
+    const location = findBlock(text, 'default', 'ak');
+    expect(location).toBeDefined();
+    expect(findBlock(Buffer.from(text, 'latin1'), 'default', 'ak')).toEqual(location);
   });
 
   it('error tells how to fix', () => {
@@ -128,11 +173,20 @@ describe('findLinesOutsideBlocks', () => {
     ],
   ])('%s', (_name, text, expected) => {
     expect(findLinesOutsideBlocks(text).map((entry) => entry.line)).toEqual(expected);
+    const bytes = Buffer.from(text, 'latin1');
+    expect(findLinesOutsideBlocks(bytes).map((entry) => entry.line)).toEqual(expected);
   });
 
   it('returns the line text', () => {
     expect(findLinesOutsideBlocks(`${block}ssh-ed25519 AAAA x\n`)).toEqual([
       { line: 6, text: 'ssh-ed25519 AAAA x' },
+    ]);
+  });
+
+  it('returns unclosed block lines as text', () => {
+    const text = '# BEGIN borg-gate managed block x\n# note\nssh-rsa BBBB b\n';
+    expect(findLinesOutsideBlocks(Buffer.from(text, 'latin1'))).toEqual([
+      { line: 3, text: 'ssh-rsa BBBB b' },
     ]);
   });
 });

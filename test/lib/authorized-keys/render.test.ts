@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { formatEntry } from '../../../src/lib/authorized-keys/entry.js';
+import { collectKeyRecords } from '../../../src/lib/authorized-keys/key-records.js';
+import { formatIndex, IndexBuilder } from '../../../src/lib/authorized-keys/lookup-index.js';
+import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
+import { blockText, renderBlock } from '../../../src/lib/authorized-keys/render.js';
+import { makePolicy } from './fixtures.js';
+
+const options = {
+  gatePath: '/usr/local/bin/borg-gate',
+  policyFile: '/etc/borg-gate/policy.yaml',
+  blockName: 'default',
+  now: new Date('2026-06-01T00:00:00Z'),
+};
+
+/** Returns an `ssh-ed25519 BASE64` key with random key bytes. */
+function randomKey(): string {
+  const type = Buffer.from('ssh-ed25519');
+  const blob = Buffer.alloc(4 + type.length + 4 + 32);
+  blob.writeUInt32BE(type.length, 0);
+  type.copy(blob, 4);
+  blob.writeUInt32BE(32, 4 + type.length);
+  randomBytes(32).copy(blob, 8 + type.length);
+  return `ssh-ed25519 ${blob.toString('base64')}`;
+}
+
+function policyOf(count: number) {
+  return makePolicy(
+    Array.from({ length: count }, (_, index) => ({
+      id: `client-${index}`,
+      keys: [`${randomKey()} Zoë-${index}`],
+      repositories: [`/srv/borg/client-${index}`],
+      disabled: index % 10 === 3,
+    })),
+  );
+}
+
+/** The block and index entries as the whole-string formatters make them. */
+function expected(policy: ReturnType<typeof policyOf>) {
+  const command = { ...options, auditLog: policy.audit_log };
+  const records = collectKeyRecords(policy, options.now, 'policy.yaml');
+  const entries = records
+    .filter((record) => record.status === 'active')
+    .map((record) => ({ base64: record.key.base64, line: formatEntry(record, command) }));
+  const block = formatBlock(
+    'default',
+    options.policyFile,
+    entries.map((entry) => entry.line),
+  );
+  return { block, entries };
+}
+
+function render(policy: ReturnType<typeof policyOf>, index?: IndexBuilder) {
+  const { clients, ...settings } = policy;
+  return renderBlock({ settings, clients }, 'policy.yaml', options, index);
+}
+
+describe('renderBlock', () => {
+  it('small policy equals formatBlock', () => {
+    const policy = policyOf(12);
+    const rendered = render(policy);
+    expect(rendered.chunks).toHaveLength(1);
+    expect(blockText(rendered)).toBe(expected(policy).block);
+    expect(rendered.entryCount).toBe(expected(policy).entries.length);
+  });
+
+  it('large policy spans pieces', () => {
+    const policy = policyOf(9000);
+    const rendered = render(policy);
+    expect(rendered.chunks.length).toBeGreaterThan(1);
+    expect(blockText(rendered)).toBe(expected(policy).block);
+  });
+
+  it('invalid block name renders nothing', () => {
+    const { clients, ...settings } = policyOf(1);
+    expect(() => renderBlock({ settings, clients }, 'p', { ...options, blockName: 'a b' })).toThrow(
+      /--block "a b" is invalid/,
+    );
+  });
+});
+
+describe('IndexBuilder', () => {
+  it('index equals formatIndex across pieces', () => {
+    const policy = policyOf(9000);
+    const index = new IndexBuilder();
+    const rendered = render(policy, index);
+    const hash = 'a'.repeat(64);
+    const pieces = Array.from(index.pieces(hash, options, rendered.chunks));
+    const text = Buffer.concat(pieces).toString('utf8');
+    expect(text).toBe(formatIndex(hash, options, expected(policy).entries));
+    expect(index.byteLength(hash, options)).toBe(Buffer.byteLength(text));
+    // A second call yields the same bytes.
+    expect(Buffer.concat(Array.from(index.pieces(hash, options, rendered.chunks)))).toEqual(
+      Buffer.concat(pieces),
+    );
+  });
+
+  it('key that prefixes another sorts first', () => {
+    const index = new IndexBuilder();
+    const block = [Buffer.from('long-entry\nshort-entry\n')];
+    index.add('AAAAB', 0, 0, 10);
+    index.add('AAAA', 0, 11, 22);
+    const text = Buffer.concat(Array.from(index.pieces('b'.repeat(64), options, block)));
+    expect(text.toString().split('\n').slice(5, 7)).toEqual([
+      'AAAA short-entry',
+      'AAAAB long-entry',
+    ]);
+  });
+});
