@@ -144,28 +144,35 @@ async function searchIndexFor(
   return hashPolicyFile(handle) === match.policyHash ? match.entry : 'stale';
 }
 
-/** Parses and validates the whole policy, then formats the entry for the key if it is active. */
+/**
+ * Reads the validated policy, from its cache when that is current, then formats the entry for
+ * the key if it is active.
+ */
 async function lookupInPolicy(
   options: LookupOptions,
   command: GateCommand,
   now: Date,
 ): Promise<string | undefined> {
-  const [{ loadPolicy }, { keyIdentity }, { buildRecord }, { formatEntry }] = await Promise.all([
-    import('../../lib/policy/load.js'),
-    import('../../lib/policy/cross-checks.js'),
-    import('../../lib/authorized-keys/key-records.js'),
-    import('../../lib/authorized-keys/entry.js'),
-  ]);
-  const { policy, file } = await loadPolicy(options.policyFile);
+  const [{ loadPolicyClients }, { keyIdentity }, { buildRecord }, { formatEntry }] =
+    await Promise.all([
+      import('../../lib/policy/load.js'),
+      import('../../lib/policy/cross-checks.js'),
+      import('../../lib/authorized-keys/key-records.js'),
+      import('../../lib/authorized-keys/entry.js'),
+    ]);
+  const policy = await loadPolicyClients(options.policyFile);
+  const file = policy.file;
   const identity = `${options.keyType} ${options.keyBase64}`;
-  for (const [clientIndex, client] of policy.clients.entries()) {
+  let clientIndex = -1;
+  for (const client of policy.clients) {
+    clientIndex += 1;
     for (const [keyIndex, entry] of client.keys.entries()) {
       if (keyIdentity(typeof entry === 'string' ? entry : entry.key) !== identity) {
         continue;
       }
       const label = `${file}: clients[${clientIndex}].keys[${keyIndex}] (client "${client.id}")`;
       const record = buildRecord(client, clientIndex, keyIndex, entry, label, now);
-      const withLog = { ...command, auditLog: policy.audit_log };
+      const withLog = { ...command, auditLog: policy.settings.audit_log };
       checkGateCommand(withLog);
       return record.status === 'active' ? formatEntry(record, withLog) : undefined;
     }
