@@ -209,7 +209,7 @@ interface IndexHeader {
   length: number;
 }
 
-/** Reads the header, or returns undefined when it is damaged or names other paths than `command`. */
+/** Reads the header. Returns undefined when it is damaged or names other paths than `command`. */
 function readHeader(index: IndexFile, command: GateCommand): IndexHeader | undefined {
   const end = headerEnd(command);
   const hashEnd = HEADER_START.length + 64;

@@ -84,9 +84,10 @@ export interface CachedPolicy {
 }
 
 /**
- * Reads the whole cache of exactly the bytes `policy` describes, with the checks of readCachedClient on every
- * bucket and on the order part. Returns undefined when there is no such trusted cache. The
- * clients are decoded only as the caller iterates, so memory stays near the size of the cache.
+ * Reads the whole cache of exactly the bytes `policy` describes, with the checks of
+ * readCachedClient on every bucket and on the order part. Returns undefined when there is no
+ * such trusted cache. The clients are decoded only as the caller iterates, so memory stays
+ * near the size of the cache.
  */
 export function readCachedPolicy(
   policyFile: string,
@@ -95,7 +96,7 @@ export function readCachedPolicy(
   return withVerifiedCache(policyFile, policy, readWholeCache);
 }
 
-/** Returns true when a trusted cache of exactly `source` exists, so admin commands skip a rewrite. */
+/** Returns true when a trusted cache of exactly `source` exists, so the cache needs no rewrite. */
 export function hasCurrentCache(policyFile: string, source: PolicySource, digest: string): boolean {
   const policy = digestOfBytes(source.bytes, source.uid, digest);
   return readCachedPolicy(policyFile, policy) !== undefined;
