@@ -8,7 +8,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
-import { loadPolicy, parsePolicy } from '../policy/load.js';
+import { cacheWrittenPolicy, loadPolicy, parsePolicy } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import { AuthorizedKeysError } from './errors.js';
 import { collectKeyRecords } from './key-records.js';
@@ -53,7 +53,9 @@ export async function editClientKeys(
     });
     const policy = parsePolicy(file, source);
     collectKeyRecords(policy, new Date(), file);
-    await writeFileAtomic(file, Buffer.from(source, 'utf8'), current.mode, current.owner);
+    const bytes = Buffer.from(source, 'utf8');
+    await writeFileAtomic(file, bytes, current.mode, current.owner);
+    cacheWrittenPolicy(file, { bytes, uid: current.owner.uid, mode: current.mode }, policy);
     return policy;
   } finally {
     await release();

@@ -82,6 +82,14 @@ async function loadPolicyClientsFromText(file: string): Promise<PolicyClients> {
   return { ...read, settings, clientCount: clients.length, clients };
 }
 
+/**
+ * Writes the cache for policy bytes this process has just validated and written itself, so the
+ * next command and connection need no full parse. Never throws.
+ */
+export function cacheWrittenPolicy(file: string, source: PolicySource, policy: Policy): void {
+  refreshCache(file, source, sourceDigest(source.bytes), policy);
+}
+
 function refreshCache(file: string, source: PolicySource, digest: string, policy: Policy): void {
   try {
     if (!hasCurrentCache(file, source, digest)) {

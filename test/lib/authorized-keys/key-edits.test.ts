@@ -1,10 +1,12 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { addKey, removeKey, rotateKey } from '../../../src/lib/authorized-keys/key-edits.js';
 import { usesFlowPadding } from '../../../src/lib/authorized-keys/policy-edit.js';
 import { parsePublicKey } from '../../../src/lib/authorized-keys/public-key.js';
+import { readCachedPolicy } from '../../../src/lib/policy/cache.js';
 import { loadPolicy } from '../../../src/lib/policy/load.js';
+import { digestPolicyFile } from '../../../src/lib/policy/policy-digest.js';
 import { makeKeys } from './fixtures.js';
 
 const { dir, keys } = makeKeys(4);
@@ -61,6 +63,17 @@ describe('addKey', () => {
     const text = readFileSync(file, 'utf8');
     expect(text).toContain('    repositories: [ /srv/borg/web1 ]\n');
     expect(text).toContain('    repositories: [ /srv/borg/db1, /srv/borg/db2 ]\n');
+  });
+
+  it('writes the cache of the new policy', async () => {
+    const stateDir = join(dir, 'state');
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(file, `state_dir: ${stateDir}\n${source}`, { mode: 0o640 });
+    await addKey(file, 'web1', keys[3]!, now);
+    const cached = readCachedPolicy(file, digestPolicyFile(file));
+    expect(cached).toBeDefined();
+    const web = Array.from(cached!.clients())[0]!;
+    expect(web.keys).toHaveLength(2);
   });
 
   it('keeps file mode', async () => {
