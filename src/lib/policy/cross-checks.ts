@@ -1,4 +1,5 @@
-import { posix } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, posix, resolve } from 'node:path';
 import type { Policy } from './schema.js';
 
 /** Returns the text of the first duplicate client id or public key, or undefined. */
@@ -47,10 +48,14 @@ export function keyIdentity(line: string): string {
  * audit log's lock goes and so block every session.
  */
 export function findGrantsOverGateFiles(policy: Policy, policyFile: string): string | undefined {
+  // borg resolves symlinks in a grant before it compares paths, and `--policy` may be relative
+  // or run through a symlinked directory, so each directory counts under both spellings.
+  // NOTE: grants are compared as written. A grant that is itself a symlink into one of these
+  // directories is not caught here, because resolving 100,000 grants would slow every load.
   const protectedDirs: ProtectedDir[] = [
-    ['the audit log directory', posix.dirname(policy.audit_log)],
-    ['state_dir', policy.state_dir],
-    ['the policy directory', posix.dirname(policyFile)],
+    ...spellings('the audit log directory', posix.dirname(policy.audit_log)),
+    ...spellings('state_dir', policy.state_dir),
+    ...spellings('the policy directory', dirname(resolve(policyFile))),
   ];
   for (const [index, client] of policy.clients.entries()) {
     for (const [at, entry] of client.repositories.entries()) {
@@ -71,6 +76,38 @@ export function findGrantsOverGateFiles(policy: Policy, policyFile: string): str
 }
 
 type ProtectedDir = readonly [label: string, dir: string];
+
+/** Returns the directory as written and, when it differs, with every symlink in it resolved. */
+function spellings(label: string, dir: string): ProtectedDir[] {
+  const real = realDirectory(dir);
+  return real === dir
+    ? [[label, dir]]
+    : [
+        [label, dir],
+        [label, real],
+      ];
+}
+
+/**
+ * Resolves symlinks in `dir`, or in its nearest existing ancestor when `dir` does not exist
+ * yet, and appends the rest of the path as written.
+ */
+function realDirectory(dir: string): string {
+  const missing: string[] = [];
+  let current = resolve(dir);
+  for (;;) {
+    try {
+      return join(realpathSync.native(current), ...missing.reverse());
+    } catch {
+      const parent = dirname(current);
+      if (parent === current) {
+        return resolve(dir);
+      }
+      missing.push(basename(current));
+      current = parent;
+    }
+  }
+}
 
 function findProtectedDir(dirs: readonly ProtectedDir[], path: string): ProtectedDir | undefined {
   return dirs.find(([, dir]) => isSameOrInside(dir, path));

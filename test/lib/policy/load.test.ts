@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../../src/lib/policy/errors.js';
@@ -111,6 +111,22 @@ describe('parsePolicy', () => {
     const error = catchPolicyError(() => parsePolicy('/etc/gate/policy.yaml', source));
     expect(error.message).toContain(path);
     expect(error.message).toContain(label);
+  });
+
+  it('rejects a grant over the policy directory through a symlink', () => {
+    const dir = mkdtempSync('/tmp/borg-gate-grant-');
+    try {
+      mkdirSync(join(dir, 'real', 'etc'), { recursive: true });
+      symlinkSync(join(dir, 'real', 'etc'), join(dir, 'etc-link'));
+      const source = `version: 1\nclients:\n  - {id: a, keys: ["${KEY_A}"], paths: [${dir}/real]}\n`;
+      for (const file of [`${dir}/etc-link/p.yaml`, `${dir}/etc-link/missing/p.yaml`]) {
+        const error = catchPolicyError(() => parsePolicy(file, source));
+        expect(error.message, file).toContain('the policy directory');
+        expect(error.message, file).toContain(`${dir}/real/etc`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects a duplicate YAML key', () => {
