@@ -227,7 +227,12 @@ describe('keys CLI', () => {
       `directory ${dir}/missing/dir does not exist; create it or pass another --index path`,
     ],
     ['a directory', '.', 'the path is a directory; pass the path of a file in it'],
+    ['a symlink', 'index.link', 'the path is a symbolic link; pass the path of the real file'],
   ])('write rejects index %s', async (_case, index, problem) => {
+    if (index === 'index.link') {
+      rmSync(join(dir, index), { force: true });
+      symlinkSync(join(dir, 'index.real'), join(dir, index));
+    }
     const file = join(dir, 'authorized_keys.index');
     const result = await runGate([
       'keys',

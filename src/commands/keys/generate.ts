@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, lstat, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
@@ -38,7 +38,8 @@ export async function runWrite(
     await checkIndexLocation(indexFile);
   }
   const written = await writeBlockAndIndex(args, target, indexFile);
-  const summary = `${written.entryCount} entries from ${written.file}`;
+  const entries = written.entryCount === 1 ? 'entry' : 'entries';
+  const summary = `${written.entryCount} ${entries} from ${written.file}`;
   if (written.changed) {
     const backup =
       written.backupFile === undefined ? '' : `; previous file kept as ${written.backupFile}`;
@@ -131,7 +132,7 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
 
 /**
  * Throws AuthorizedKeysError unless the index can be written: its directory exists and is
- * writable, and the path itself is not a directory.
+ * writable, and the path itself is neither a directory nor a symbolic link.
  */
 async function checkIndexLocation(file: string): Promise<void> {
   const directory = dirname(file);
@@ -147,8 +148,13 @@ async function checkIndexLocation(file: string): Promise<void> {
   if (!parent.isDirectory()) {
     throw invalid(`${directory} is not a directory`, 'pass another --index path');
   }
-  if ((await stat(file).catch(() => undefined))?.isDirectory()) {
+  const existing = await lstat(file).catch(() => undefined);
+  if (existing?.isDirectory()) {
     throw invalid('the path is a directory', 'pass the path of a file in it');
+  }
+  // The index is written by rename, which never follows a symlink, so one here is refused.
+  if (existing?.isSymbolicLink()) {
+    throw invalid('the path is a symbolic link', 'pass the path of the real file');
   }
   await access(directory, constants.W_OK).catch((error: unknown) => {
     throw invalid(

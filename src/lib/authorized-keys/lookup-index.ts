@@ -144,7 +144,12 @@ export function openIndex(file: string): IndexFile {
     // O_NOFOLLOW and the owner check: a user who can write the index chooses every forced command.
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    throw new AuthorizedKeysError(`cannot open lookup index ${file}: ${(error as Error).message}`, {
+    const code = (error as NodeJS.ErrnoException).code;
+    const problem =
+      code === 'ELOOP'
+        ? 'it is a symbolic link; pass the path of the real file to --index'
+        : (error as Error).message;
+    throw new AuthorizedKeysError(`cannot open lookup index ${file}: ${problem}`, {
       cause: error,
     });
   }

@@ -86,7 +86,8 @@ export function findBlock(
         }
         if (markerName === name) {
           if (found !== undefined) {
-            throw brokenMarkers(where, `second managed block named "${name}"`);
+            // Named by its BEGIN line, where the second block starts.
+            throw brokenMarkers(`${file}:${open.line}`, `second managed block named "${name}"`);
           }
           found = { start: open.start, end: next };
         }
