@@ -127,7 +127,7 @@ describe('findBlock errors', () => {
       `# BEGIN borg-gate managed block a\n# END borg-gate managed block b\n`,
       /ak:2: END marker for "b"/,
     ],
-    ['duplicate', `${block}${block}`, /ak:5: second managed block named "default"/],
+    ['duplicate', `${block}${block}`, /ak:6: second managed block named "default"/],
   ])('%s', (_name, text, message) => {
     expect(() => findBlock(text, 'default', 'ak')).toThrow(message);
     expect(() => findBlock(Buffer.from(text, 'latin1'), 'default', 'ak')).toThrow(message);
