@@ -107,7 +107,8 @@ export function parsePolicy(file: string, source: string): Policy {
   if (!result.success) {
     // A misspelt key (`key:` for `keys:`) also makes the real key missing; name the misspelling.
     const issues = result.error.issues;
-    const issue = issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? issues[0]!;
+    const first = issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? issues[0]!;
+    const issue = unionBranchIssue(first);
     throw new PolicyError(file, `${formatKeyPath(issue.path)}: ${describeIssue(issue)}`, {
       cause: result.error,
     });
@@ -117,6 +118,33 @@ export function parsePolicy(file: string, source: string): Policy {
     throw new PolicyError(file, problem);
   }
   return result.data;
+}
+
+interface SchemaIssue {
+  code: string;
+  message: string;
+  path: PropertyKey[];
+  input?: unknown;
+  errors?: SchemaIssue[][];
+}
+
+/**
+ * Returns the issue of the union branch the value was meant for, with its full path. zod
+ * words a failed union as "Invalid input", which hides, for example, a bad date inside a
+ * `{key, expires}` entry. The branch whose first issue is not a wrong type is the one meant.
+ */
+function unionBranchIssue(issue: SchemaIssue): SchemaIssue {
+  if (issue.code !== 'invalid_union' || issue.errors === undefined) {
+    return issue;
+  }
+  const branch = issue.errors.find(
+    (issues) => issues[0] !== undefined && issues[0].code !== 'invalid_type',
+  );
+  const inner = branch?.[0];
+  if (inner === undefined) {
+    return issue;
+  }
+  return unionBranchIssue({ ...inner, path: [...issue.path, ...inner.path] });
 }
 
 /** Words a zod issue the way the rest of borg-gate's errors read. */

@@ -6,20 +6,34 @@ import ipaddr from 'ipaddr.js';
 /** Client ids appear in authorized_keys command lines and log records, so they stay shell- and log-safe. */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Parses a policy expiry: a date alone means the start of that day in UTC. */
+/** A date and time of day, then an optional zone: Z or an offset, maybe after one space. */
+const TIMESTAMP =
+  /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) ?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * Parses a policy expiry. A date alone means the start of that day in UTC, and so does a time
+ * without a zone: the result must not depend on the TZ of the process that reads the policy.
+ */
 export function parseExpiry(value: string | Date): Date | undefined {
   if (value instanceof Date) {
     return Number.isNaN(value.getTime()) ? undefined : value;
   }
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const isoLike = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(
-    value,
-  );
-  if ((!dateOnly && !isoLike) || !isCalendarDate(value.slice(0, 10))) {
+  const timestamp = TIMESTAMP.exec(value);
+  if ((!dateOnly && timestamp === null) || !isCalendarDate(value.slice(0, 10))) {
     return undefined;
   }
-  const parsed = new Date(dateOnly ? `${value}T00:00:00Z` : value);
+  const iso =
+    timestamp === null
+      ? `${value}T00:00:00Z`
+      : `${timestamp[1]}T${timestamp[2]}${normalZone(timestamp[3] ?? 'Z')}`;
+  const parsed = new Date(iso);
   return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+}
+
+/** Writes an offset as +HH:MM, the form every JavaScript engine reads. */
+function normalZone(zone: string): string {
+  return zone === 'Z' || zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
 }
 
 /** Returns true when `YYYY-MM-DD` names a real day; Date would roll 2027-02-30 over to March. */

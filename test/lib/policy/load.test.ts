@@ -24,6 +24,33 @@ describe('parsePolicy', () => {
     expect(policy.borg.umask).toBe('0077');
   });
 
+  it.each([
+    ['2029-06-30T12:00:00', '2029-06-30T12:00:00.000Z'],
+    ['2029-06-30 12:00:00', '2029-06-30T12:00:00.000Z'],
+    ['2029-06-30T12:00', '2029-06-30T12:00:00.000Z'],
+    ['2029-06-30 12:00:00 +02:00', '2029-06-30T10:00:00.000Z'],
+    ['2029-06-30T12:00:00+0200', '2029-06-30T10:00:00.000Z'],
+    ['2029-06-30T12:00:00.5Z', '2029-06-30T12:00:00.500Z'],
+  ])('reads expiry %s the same in every TZ', (text, iso) => {
+    const saved = process.env.TZ;
+    try {
+      for (const zone of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
+        process.env.TZ = zone;
+        const policy = parsePolicy('p.yaml', policyWith(`    expires: "${text}"\n`));
+        expect(policy.clients[0]!.expires?.toISOString(), zone).toBe(iso);
+      }
+    } finally {
+      process.env.TZ = saved;
+    }
+  });
+
+  it('names a bad key expiry', () => {
+    const source = `version: 1\nclients:\n  - id: a\n    keys: [{key: "${KEY_A}", expires: soon}]\n`;
+    const error = catchPolicyError(() => parsePolicy('p.yaml', source));
+    expect(error.message).toContain('clients[0].keys[0].expires');
+    expect(error.message).toContain('"soon" is not a date');
+  });
+
   it('reads date-only expiry as start of day UTC', () => {
     const policy = parsePolicy('p.yaml', policyWith('    expires: 2027-01-15\n'));
     expect(policy.clients[0]!.expires?.toISOString()).toBe('2027-01-15T00:00:00.000Z');
