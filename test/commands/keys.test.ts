@@ -196,9 +196,24 @@ describe('keys CLI', () => {
     expect(written.stderr).toContain(`${file}:6: key ssh-ed25519 ${fingerprint} is outside`);
   });
 
+  it('check flags key hidden in a made-up block', async () => {
+    const file = join(dir, 'authorized_keys.hidden');
+    const gate = ['--gate-path', '/usr/local/bin/borg-gate'];
+    const base = ['--policy', policyFile, '--file', file, ...gate];
+    expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
+    const hidden = `# BEGIN borg-gate managed block zz\n${keys[2]}\n# END borg-gate managed block zz\n`;
+    writeFileSync(file, `${readFileSync(file, 'utf8')}${hidden}`);
+    const checked = await runGate(['keys', 'check', ...base]);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toContain(`${file}:6: key ssh-ed25519 `);
+    expect(checked.stderr).toContain(`is in block "zz" without borg-gate's forced command`);
+  });
+
   it('check help names exit status', async () => {
     const result = await runGate(['keys', 'check', '--help']);
-    expect(result.stdout).toContain('a key line is outside the managed blocks');
+    expect(result.stdout.replaceAll('\n', ' ')).toContain(
+      'a key line is outside the managed blocks',
+    );
   });
 
   it('write rejects newline block', async () => {

@@ -5,7 +5,7 @@ import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
 import { type InstallResult, installBlock, parseMode } from '../../lib/authorized-keys/install.js';
 import { IndexBuilder } from '../../lib/authorized-keys/lookup-index.js';
-import { extractBlock } from '../../lib/authorized-keys/managed-block.js';
+import { extractBlock, type GateBlock } from '../../lib/authorized-keys/managed-block.js';
 import { blockText, type RenderOptions, renderBlock } from '../../lib/authorized-keys/render.js';
 import {
   fileHasContent,
@@ -48,7 +48,7 @@ export async function runWrite(
     process.stderr.write(`borg-gate: ${target} is up to date (${summary})\n`);
   }
   const current = await readCurrentFile(target);
-  warnAboutOutsideLines(current?.content ?? '', target);
+  warnAboutOutsideLines(current?.content ?? '', target, gateBlockOf(args));
   return 0;
 }
 
@@ -115,7 +115,7 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     status = 1;
   }
   // The policy does not control a key outside the managed blocks, and keys write keeps it.
-  if (warnAboutOutsideLines(text, target) > 0) {
+  if (warnAboutOutsideLines(text, target, gateBlockOf(args)) > 0) {
     status = 1;
   }
   // A group- or world-writable file lets other users add keys; sshd's StrictModes also rejects it.
@@ -128,6 +128,11 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     status = 1;
   }
   return status;
+}
+
+/** This command's block and the forced command that starts each of its entries. */
+function gateBlockOf(args: KeysArgs): GateBlock {
+  return { block: args.block, commandPrefix: `command="${renderOptionsOf(args).gatePath} serve ` };
 }
 
 /**

@@ -1,18 +1,28 @@
+import { escapeUntrusted } from '../../lib/audit-log/escape.js';
 import { blobFingerprint } from '../../lib/authorized-keys/fingerprint.js';
-import { findLinesOutsideBlocks } from '../../lib/authorized-keys/managed-block.js';
+import { findLinesOutsideBlocks, type GateBlock } from '../../lib/authorized-keys/managed-block.js';
 import { parseAuthorizedKeys } from '../../lib/doctor/authorized-keys-lines.js';
 
 /**
- * Warns on stderr about every key line outside the managed blocks and returns their count.
+ * Warns on stderr about every key line outside the managed blocks, and with `gate` also in
+ * other blocks without the gate's forced command, and returns their count.
  * The policy does not control such a key, and `keys write` never removes it. The warning names
  * the line number and fingerprint only, because the line itself may carry options or comments
  * that should not end up in a cron mail.
  */
-export function warnAboutOutsideLines(text: string | Buffer, file: string): number {
-  const lines = findLinesOutsideBlocks(text);
-  for (const { line, text: lineText } of lines) {
+export function warnAboutOutsideLines(
+  text: string | Buffer,
+  file: string,
+  gate?: GateBlock,
+): number {
+  const lines = findLinesOutsideBlocks(text, gate);
+  for (const { line, text: lineText, block } of lines) {
+    const where =
+      block === undefined
+        ? 'is outside the borg-gate managed blocks'
+        : `is in block "${escapeUntrusted(block, 80)}" without borg-gate's forced command`;
     process.stderr.write(
-      `borg-gate: ${file}:${line}: ${describeKeyLine(lineText)} is outside the borg-gate managed blocks, so the policy does not control it and "borg-gate keys write" never removes it; delete the line by hand, or add the key to the policy with "borg-gate keys add" and then delete the line\n`,
+      `borg-gate: ${file}:${line}: ${describeKeyLine(lineText)} ${where}, so the policy does not control it and "borg-gate keys write" never removes it; delete the line by hand, or add the key to the policy with "borg-gate keys add" and then delete the line\n`,
     );
   }
   return lines.length;

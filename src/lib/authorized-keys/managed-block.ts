@@ -166,14 +166,25 @@ export interface OutsideLine {
   /** Line number, counted from 1. */
   line: number;
   text: string;
+  /** The block the line is in, for a line in another block that lacks the gate's command. */
+  block?: string;
+}
+
+/** This policy's block, and the start of every entry that borg-gate writes. */
+export interface GateBlock {
+  block: string;
+  /** `command="<gate path> serve `, the start of every entry borg-gate writes. */
+  commandPrefix: string;
 }
 
 /**
  * Lists the non-empty, non-comment lines outside every managed block, whatever its name.
  * `keys write` never changes such a line, so the policy does not control a key on it. Markers are
- * read leniently: a BEGIN without its END leaves the lines after it outside.
+ * read leniently: a BEGIN without its END leaves the lines after it outside. With `gate`, it
+ * also lists the lines in other blocks that do not start with the gate's forced command, since
+ * anyone who can edit the file can wrap a key in marker lines.
  */
-export function findLinesOutsideBlocks(text: string | Buffer): OutsideLine[] {
+export function findLinesOutsideBlocks(text: string | Buffer, gate?: GateBlock): OutsideLine[] {
   const outside: OutsideLine[] = [];
   // Key lines inside the open block, which count as outside if the block never closes. Kept
   // as offsets, because an open block may contain 100,000 entries.
@@ -189,6 +200,9 @@ export function findLinesOutsideBlocks(text: string | Buffer): OutsideLine[] {
     if (marker?.[1] === 'BEGIN' && openName === undefined) {
       openName = marker[2];
     } else if (marker?.[1] === 'END' && marker[2] === openName) {
+      if (gate !== undefined && openName !== undefined && openName !== gate.block) {
+        outside.push(...linesWithoutCommand(text, pending, openName, gate.commandPrefix));
+      }
       openName = undefined;
       pending = [];
     } else if (openName !== undefined) {
@@ -210,6 +224,23 @@ export function findLinesOutsideBlocks(text: string | Buffer): OutsideLine[] {
     text: lineAt(text, start, end),
   }));
   return [...outside, ...unclosed.filter((entry) => isKeyCandidate(entry.text))];
+}
+
+/** Returns the key lines of block `name` that do not start with `commandPrefix`. */
+function linesWithoutCommand(
+  text: string | Buffer,
+  lines: { line: number; start: number; end: number }[],
+  name: string,
+  commandPrefix: string,
+): OutsideLine[] {
+  const found: OutsideLine[] = [];
+  for (const { line, start, end } of lines) {
+    const raw = lineAt(text, start, end);
+    if (isKeyCandidate(raw) && !raw.startsWith(commandPrefix)) {
+      found.push({ line, text: raw, block: name });
+    }
+  }
+  return found;
 }
 
 function isKeyCandidate(line: string): boolean {

@@ -183,6 +183,21 @@ describe('findLinesOutsideBlocks', () => {
     ]);
   });
 
+  it('flags key lines of other blocks without the command', () => {
+    const gate = { block: 'default', commandPrefix: 'command="/usr/bin/borg-gate serve ' };
+    const forged = formatBlock('zz', '/p', ['ssh-ed25519 AAAA hidden']);
+    const genuine = formatBlock('offsite', '/p', [
+      'command="/usr/bin/borg-gate serve --client a",restrict ssh-ed25519 BBBB a',
+    ]);
+    const text = `${toLatin1(block)}${forged}${genuine}`;
+    expect(findLinesOutsideBlocks(text, gate)).toEqual([
+      { line: 8, text: 'ssh-ed25519 AAAA hidden', block: 'zz' },
+    ]);
+    // The own block is left to the diff against the policy.
+    expect(findLinesOutsideBlocks(`${forged.replaceAll('zz', 'default')}`, gate)).toEqual([]);
+    expect(findLinesOutsideBlocks(text)).toEqual([]);
+  });
+
   it('returns unclosed block lines as text', () => {
     const text = '# BEGIN borg-gate managed block x\n# note\nssh-rsa BBBB b\n';
     expect(findLinesOutsideBlocks(Buffer.from(text, 'latin1'))).toEqual([
