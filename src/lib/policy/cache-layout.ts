@@ -11,9 +11,9 @@ import type { Client, Policy } from './schema.js';
 //   3. the body: the buckets one after another, each a run of client JSON lines;
 //   4. the order: for each client in policy order, its bucket number in ORDER_DIGITS hex digits,
 //      so admin commands can read all clients in policy order without parsing the policy.
-// A client's bucket is a function of its id only. The header contains the SHA-256 of the index
-// and of the order, and each index line the SHA-256 of its bucket, so every byte a reader uses
-// is bound to the header, and the header to the policy bytes.
+// A client's bucket is a function of its id only. The header contains the SHA-256 of the index,
+// of the order and of its own settings text, and each index line the SHA-256 of its bucket, so
+// every byte a reader uses is bound to the header, and the header to the policy bytes.
 
 export const FORMAT = 'borg-gate-policy-cache';
 export const FORMAT_VERSION = 4;
@@ -39,8 +39,13 @@ export interface CacheHeader {
   body_bytes: number;
   client_count: number;
   order_sha256: string;
+  /** SHA-256 of the settings' JSON text, which ends the header line. */
+  settings_sha256: string;
   settings: Omit<Policy, 'clients'>;
 }
+
+/** The text in front of the settings' JSON in a header line. */
+const SETTINGS_KEY = ',"settings":';
 
 /** Header fields that bind a cache to one build, policy path and policy content. */
 export type CacheOrigin = Pick<
@@ -77,12 +82,20 @@ export function bucketOf(clientId: string, bucketCount: number): number {
   return (hash >>> 0) % bucketCount;
 }
 
-/** Parses the header line, or returns undefined when it lacks a field of the right type. */
+/**
+ * Parses the header line, or returns undefined when it lacks a field of the right type or its
+ * settings text does not match settings_sha256.
+ */
 export function parseHeader(line: string): CacheHeader | undefined {
   const header = JSON.parse(line, reviveDates) as Partial<CacheHeader> | null;
+  // JSON escapes every quote inside a string, so the first match is the settings key itself.
+  const settingsAt = line.indexOf(SETTINGS_KEY);
   if (
     header === null ||
     typeof header !== 'object' ||
+    settingsAt === -1 ||
+    typeof header.settings_sha256 !== 'string' ||
+    sha256Hex(line.slice(settingsAt + SETTINGS_KEY.length, -1)) !== header.settings_sha256 ||
     !isCount(header.bucket_count) ||
     header.bucket_count === 0 ||
     !isCount(header.body_bytes) ||
@@ -175,9 +188,10 @@ export function encodeCache(origin: CacheOrigin, policy: Policy): Buffer[] | und
     body_bytes: body.length,
     client_count: clients.length,
     order_sha256: sha256Hex(order),
+    settings_sha256: sha256Hex(settingsJson),
   };
   // The settings go last, already encoded, so the header is `fields` plus a `settings` key.
-  const header = `${JSON.stringify(fields).slice(0, -1)},"settings":${settingsJson}}\n`;
+  const header = `${JSON.stringify(fields).slice(0, -1)}${SETTINGS_KEY}${settingsJson}}\n`;
   return [Buffer.from(header, 'utf8'), index, body, order];
 }
 

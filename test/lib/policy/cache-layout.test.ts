@@ -114,6 +114,15 @@ describe('encodeCache', () => {
     }
   });
 
+  it('edited settings fail the header', () => {
+    const [header] = encodeCache(ORIGIN, samplePolicy())!;
+    const line = header!.toString('utf8').trimEnd();
+    expect(parseHeader(line)).toBeDefined();
+    const edited = line.replace('"/usr/bin/borg"', '"/tmp/x/borg"');
+    expect(edited).not.toBe(line);
+    expect(parseHeader(edited)).toBeUndefined();
+  });
+
   it('header fields in order', () => {
     const policy = samplePolicy();
     const [header] = encodeCache(ORIGIN, policy)!;
@@ -131,6 +140,7 @@ describe('encodeCache', () => {
       'body_bytes',
       'client_count',
       'order_sha256',
+      'settings_sha256',
       'settings',
     ]);
     expect(parsed.settings).toEqual(JSON.parse(JSON.stringify(settings)));
