@@ -11,6 +11,10 @@ import type { BigIntStats } from 'node:fs';
 // network file systems keep whole seconds. So a stamp is recorded only when the file's last
 // change is at least STAMP_SETTLE_NS old, and any later write then carries a later ctime. Git
 // applies the same rule to its index ("racy git").
+// NOTE: a write through a shared mmap sets ctime only when it dirties a clean page (Linux), so
+// a second change of a page that is still dirty keeps the stamp. Editors, sed -i and config
+// management write with write() or rename(); a policy edited through mmap needs a new
+// `keys write --index` before lookups see the edit.
 
 /** Minimum age of a file's last change, in nanoseconds, before its stamp is recorded. */
 export const STAMP_SETTLE_NS = 2_000_000_000n;
