@@ -16,9 +16,14 @@ export async function addKey(
   now: Date,
 ): Promise<PublicKey> {
   const key = parsePublicKey(keyText, `new key for client "${clientId}"`);
-  await editClientKeys(file, clientId, (node) => {
-    appendKey(node, clientId, key, now);
-  });
+  await editClientKeys(
+    file,
+    clientId,
+    (node) => {
+      appendKey(node, clientId, key, now);
+    },
+    key,
+  );
   return key;
 }
 
@@ -56,26 +61,31 @@ export async function rotateKey(
   const key = parsePublicKey(keyText, `new key for client "${clientId}"`);
   const expires = new Date(now.getTime() + overlapMs);
   const retiring: string[] = [];
-  await editClientKeys(file, clientId, (node) => {
-    const parsed = parseEntries(node.keys, clientId);
-    node.keys.items.forEach((item, index) => {
-      const existing = parsed[index]!;
-      let entry = item;
-      if (!isMap(entry)) {
-        entry = node.document.createNode({ key: formatPublicKey(existing) });
-        node.keys.items[index] = entry;
-      }
-      if (!isMap(entry)) {
-        return;
-      }
-      const current = entry.get('expires');
-      if (current === undefined || new Date(String(current)) > expires) {
-        entry.set('expires', formatPolicyTime(expires));
-      }
-      retiring.push(existing.fingerprint);
-    });
-    appendKey(node, clientId, key, now);
-  });
+  await editClientKeys(
+    file,
+    clientId,
+    (node) => {
+      const parsed = parseEntries(node.keys, clientId);
+      node.keys.items.forEach((item, index) => {
+        const existing = parsed[index]!;
+        let entry = item;
+        if (!isMap(entry)) {
+          entry = node.document.createNode({ key: formatPublicKey(existing) });
+          node.keys.items[index] = entry;
+        }
+        if (!isMap(entry)) {
+          return;
+        }
+        const current = entry.get('expires');
+        if (current === undefined || new Date(String(current)) > expires) {
+          entry.set('expires', formatPolicyTime(expires));
+        }
+        retiring.push(existing.fingerprint);
+      });
+      appendKey(node, clientId, key, now);
+    },
+    key,
+  );
   return { key, retiring, expires };
 }
 

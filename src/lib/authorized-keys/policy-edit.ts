@@ -8,6 +8,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
+import { keyIdentity } from '../policy/cross-checks.js';
 import { cacheWrittenPolicy, loadPolicy, parsePolicy } from '../policy/load.js';
 import type { Policy } from '../policy/schema.js';
 import { AuthorizedKeysError } from './errors.js';
@@ -30,8 +31,12 @@ export async function editClientKeys(
   file: string,
   clientId: string,
   edit: (node: ClientKeysNode) => void,
+  newKey?: PublicKey,
 ): Promise<Policy> {
-  await loadPolicy(file);
+  const { policy: before } = await loadPolicy(file);
+  if (newKey !== undefined) {
+    checkKeyIsNew(before, clientId, newKey, file);
+  }
   const release = await lockfile.lock(file, {
     realpath: false,
     retries: { retries: 5, minTimeout: 200 },
@@ -59,6 +64,25 @@ export async function editClientKeys(
     return policy;
   } finally {
     await release();
+  }
+}
+
+/**
+ * Throws AuthorizedKeysError when another client already has `key`, naming that client. Checked
+ * before the edit, because the policy check after it would name whichever of the two entries
+ * comes later in the file.
+ */
+function checkKeyIsNew(policy: Policy, clientId: string, key: PublicKey, file: string): void {
+  const identity = `${key.type} ${key.base64}`;
+  for (const client of policy.clients) {
+    const listed = client.keys.some(
+      (entry) => keyIdentity(typeof entry === 'string' ? entry : entry.key) === identity,
+    );
+    if (listed && client.id !== clientId) {
+      throw new AuthorizedKeysError(
+        `${file}: key ${key.fingerprint} is already listed for client "${client.id}"; one key may belong to one client only, so remove it there first with "borg-gate keys remove --client ${client.id} --fingerprint ${key.fingerprint}"`,
+      );
+    }
   }
 }
 

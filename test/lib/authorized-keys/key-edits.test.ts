@@ -82,8 +82,12 @@ describe('addKey', () => {
   });
 
   it('key of other client rejected', async () => {
+    const fingerprint = parsePublicKey(keys[1]!).fingerprint;
     await expect(addKey(file, 'web1', keys[1]!, now)).rejects.toThrow(
-      /also listed for client "web1"|already listed/,
+      `key ${fingerprint} is already listed for client "db1"`,
+    );
+    await expect(addKey(file, 'web1', keys[1]!, now)).rejects.toThrow(
+      `borg-gate keys remove --client db1 --fingerprint ${fingerprint}`,
     );
     expect(readFileSync(file, 'utf8')).toBe(source);
   });
@@ -149,6 +153,13 @@ describe('rotateKey', () => {
       parsePublicKey(keys[1]!).fingerprint,
       parsePublicKey(keys[2]!).fingerprint,
     ]);
+  });
+
+  it('key of other client rejected', async () => {
+    await expect(rotateKey(file, 'web1', keys[2]!, 7 * day, now)).rejects.toThrow(
+      'is already listed for client "db1"',
+    );
+    expect(readFileSync(file, 'utf8')).toBe(source);
   });
 
   it('other clients untouched', async () => {
