@@ -140,6 +140,19 @@ describe('runQuery', () => {
     expect(warnings).toEqual([`${logPath}:4: skipped a line that is not a JSON record`]);
   });
 
+  it('skips and names a JSON line that is no record', async () => {
+    const logPath = sampleLog();
+    appendFileSync(logPath, '{"garbage":1}\n');
+
+    const { stats, warnings } = await query(logPath, {});
+
+    expect(stats.matched).toBe(8);
+    expect(stats.corrupt).toBe(1);
+    expect(warnings).toEqual([
+      `${logPath}:4: skipped a JSON line without the "time" and "event" of an audit record`,
+    ]);
+  });
+
   it('prints padded columns', async () => {
     const { lines } = await query(sampleLog(), { client: 'server', event: 'session_end' }, false);
 

@@ -8,7 +8,7 @@ import type { LineOutput } from './output.js';
 export interface QueryStats {
   lines: number;
   matched: number;
-  /** Lines that are not JSON objects; they are skipped and named on stderr. */
+  /** Lines that are not JSON audit records; they are skipped and named on stderr. */
   corrupt: number;
 }
 
@@ -41,10 +41,17 @@ export async function runQuery(
     const rows: string[] = [];
     const count = candidates.scan(chunk.text, (text, index) => {
       const record = parseLine(text);
-      if (record === undefined) {
+      // Every audit record has a time and an event; other JSON would print as an empty row.
+      const problem =
+        record === undefined
+          ? 'a line that is not a JSON record'
+          : typeof record.time !== 'string' || typeof record.event !== 'string'
+            ? 'a JSON line without the "time" and "event" of an audit record'
+            : undefined;
+      if (record === undefined || problem !== undefined) {
         stats.corrupt++;
         if (stats.corrupt <= MAX_CORRUPT_REPORTS) {
-          warn(`${file}:${firstLine + index}: skipped a line that is not a JSON record`);
+          warn(`${file}:${firstLine + index}: skipped ${problem}`);
         }
         return;
       }
