@@ -86,7 +86,8 @@ function printSummary(policy: Policy, json: boolean): void {
       row.expires,
     ]);
   }
-  process.stdout.write(`${table.toString()}\n${policy.clients.length} clients\n`);
+  const count = policy.clients.length;
+  process.stdout.write(`${table.toString()}\n${count} ${count === 1 ? 'client' : 'clients'}\n`);
 }
 
 function clientStatus(client: Client): 'disabled' | 'expired' | 'active' {

@@ -29,7 +29,8 @@ export async function runList(args: { policy?: string; json?: boolean }): Promis
       row.status,
     ]);
   }
-  process.stdout.write(`${table.toString()}\n${records.length} keys\n`);
+  const count = records.length;
+  process.stdout.write(`${table.toString()}\n${count} ${count === 1 ? 'key' : 'keys'}\n`);
   return 0;
 }
 
