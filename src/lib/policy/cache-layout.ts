@@ -39,6 +39,11 @@ export interface CacheHeader {
   body_bytes: number;
   client_count: number;
   order_sha256: string;
+  /**
+   * The audit log directory, state_dir and the policy directory with symlinks resolved, as
+   * the grant checks saw them when the cache was written.
+   */
+  gate_dirs: string[];
   /** SHA-256 of the settings' JSON text, which ends the header line. */
   settings_sha256: string;
   settings: Omit<Policy, 'clients'>;
@@ -102,6 +107,8 @@ export function parseHeader(line: string): CacheHeader | undefined {
     !isCount(header.client_count) ||
     typeof header.index_sha256 !== 'string' ||
     typeof header.order_sha256 !== 'string' ||
+    !Array.isArray(header.gate_dirs) ||
+    !header.gate_dirs.every((dir) => typeof dir === 'string') ||
     typeof header.settings !== 'object' ||
     header.settings === null
   ) {
@@ -165,7 +172,11 @@ export function findClient(bucket: Buffer, clientId: string): Client | undefined
  * Returns undefined when reading it back would not give the policy exactly, because of a value
  * JSON cannot carry or a client line that does not start with its id.
  */
-export function encodeCache(origin: CacheOrigin, policy: Policy): Buffer[] | undefined {
+export function encodeCache(
+  origin: CacheOrigin,
+  policy: Policy,
+  gateDirs: string[] = [],
+): Buffer[] | undefined {
   const { clients, ...settings } = policy;
   const settingsJson = encodeJson(settings);
   const plain = Object.getPrototypeOf(policy) === Object.prototype && isPlainArray(clients);
@@ -188,6 +199,7 @@ export function encodeCache(origin: CacheOrigin, policy: Policy): Buffer[] | und
     body_bytes: body.length,
     client_count: clients.length,
     order_sha256: sha256Hex(order),
+    gate_dirs: gateDirs,
     settings_sha256: sha256Hex(settingsJson),
   };
   // The settings go last, already encoded, so the header is `fields` plus a `settings` key.

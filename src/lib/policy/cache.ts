@@ -17,6 +17,7 @@ import {
   sha256Hex,
 } from './cache-layout.js';
 import { writeAtomically } from './cache-write.js';
+import { gateDirectories } from './cross-checks.js';
 import { digestOfBytes, type PolicyDigest } from './policy-digest.js';
 // Type imports only, so a cache hit never loads zod with the schema module.
 import type { Client, Policy } from './schema.js';
@@ -126,7 +127,8 @@ export function writePolicyCache(
     return 'no-state-dir';
   }
   const origin = originOf(policyFile, digestOfBytes(source.bytes, source.uid, digest));
-  const parts = encodeCache(origin, policy);
+  const gateDirs = gateDirectories(policy, policyFile).map((dir) => dir.real);
+  const parts = encodeCache(origin, policy, gateDirs);
   if (parts === undefined) {
     return 'not-faithful';
   }
@@ -209,6 +211,12 @@ function verifyHead(fd: number, size: number, origin: CacheOrigin): VerifiedCach
   }
   const header = parseHeader(head.bytes.toString('utf8', 0, head.headerEnd));
   if (header === undefined || !headerMatches(header, origin)) {
+    return undefined;
+  }
+  // The policy passed its grant checks with the directories as they resolved then. A symlink
+  // changed since could put one of them inside a grant, so the policy must be checked again.
+  const gateDirs = gateDirectories(header.settings, origin.policy_file).map((dir) => dir.real);
+  if (gateDirs.join('\n') !== header.gate_dirs.join('\n')) {
     return undefined;
   }
   const indexStart = head.headerEnd + 1;

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import type { Policy } from './schema.js';
 
@@ -52,11 +52,10 @@ export function findGrantsOverGateFiles(policy: Policy, policyFile: string): str
   // or run through a symlinked directory, so each directory counts under both spellings.
   // NOTE: grants are compared as written. A grant that is itself a symlink into one of these
   // directories is not caught here, because resolving 100,000 grants would slow every load.
-  const protectedDirs: ProtectedDir[] = [
-    ...spellings('the audit log directory', posix.dirname(policy.audit_log)),
-    ...spellings('state_dir', policy.state_dir),
-    ...spellings('the policy directory', dirname(resolve(policyFile))),
-  ];
+  const protectedDirs: ProtectedDir[] = gateDirectories(policy, policyFile).flatMap(
+    ({ label, dir, real, files }) =>
+      (real === dir ? [dir] : [dir, real]).map((spelling) => ({ label, dir: spelling, files })),
+  );
   for (const [index, client] of policy.clients.entries()) {
     for (const [at, entry] of client.repositories.entries()) {
       const path = typeof entry === 'string' ? entry : entry.path;
@@ -75,30 +74,67 @@ export function findGrantsOverGateFiles(policy: Policy, policyFile: string): str
   return undefined;
 }
 
-type ProtectedDir = readonly [label: string, dir: string];
+/** A directory that holds borg-gate's own files. */
+interface ProtectedDir {
+  label: string;
+  dir: string;
+  /**
+   * Start of the names of borg-gate's files in `dir` (the file, its lock, rotated copies), so a
+   * grant below `dir` may not begin with one. Undefined when borg-gate owns all of `dir`.
+   */
+  files: string | undefined;
+}
 
-/** Returns the directory as written and, when it differs, with every symlink in it resolved. */
-function spellings(label: string, dir: string): ProtectedDir[] {
-  const real = realDirectory(dir);
-  return real === dir
-    ? [[label, dir]]
-    : [
-        [label, dir],
-        [label, real],
-      ];
+/** One of borg-gate's directories, as written (made absolute) and with symlinks resolved. */
+export interface GateDirectory {
+  label: string;
+  dir: string;
+  real: string;
+  files: string | undefined;
 }
 
 /**
- * Resolves symlinks in `dir`, or in its nearest existing ancestor when `dir` does not exist
- * yet, and appends the rest of the path as written.
+ * Returns borg-gate's own directories. The policy cache records the resolved ones, so a cache
+ * made before a symlink changed is not used.
  */
-function realDirectory(dir: string): string {
+export function gateDirectories(
+  policy: Pick<Policy, 'audit_log' | 'state_dir'>,
+  policyFile: string,
+): GateDirectory[] {
+  const policyPath = resolve(policyFile);
+  const dirs: [string, string, string | undefined][] = [
+    ['the audit log directory', posix.dirname(policy.audit_log), basename(policy.audit_log)],
+    ['state_dir', policy.state_dir, undefined],
+    ['the policy directory', dirname(policyPath), basename(policyPath)],
+  ];
+  return dirs.map(([label, dir, files]) => ({
+    label,
+    dir: resolve(dir),
+    real: realDirectory(dir),
+    files,
+  }));
+}
+
+/** Maximum symlinks realDirectory follows by hand, as the kernel's limit of 40. */
+const MAX_LINKS = 40;
+
+/**
+ * Resolves symlinks in `dir`. When `dir` does not exist yet, resolves its nearest existing
+ * ancestor and appends the rest as written, and a dangling symlink on the way is followed to
+ * where its target would be, since a client may create that target.
+ */
+function realDirectory(dir: string, links = 0): string {
   const missing: string[] = [];
   let current = resolve(dir);
   for (;;) {
     try {
       return join(realpathSync.native(current), ...missing.reverse());
     } catch {
+      const target = links < MAX_LINKS ? readLink(current) : undefined;
+      if (target !== undefined) {
+        const rest = missing.reverse();
+        return realDirectory(join(resolve(dirname(current), target), ...rest), links + 1);
+      }
       const parent = dirname(current);
       if (parent === current) {
         return resolve(dir);
@@ -109,12 +145,33 @@ function realDirectory(dir: string): string {
   }
 }
 
-function findProtectedDir(dirs: readonly ProtectedDir[], path: string): ProtectedDir | undefined {
-  return dirs.find(([, dir]) => isSameOrInside(dir, path));
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
-function grantProblem(key: string, path: string, [label, dir]: ProtectedDir): string {
-  return `${key}: "${path}" contains ${label} (${dir}); grant a directory that holds only repositories`;
+/**
+ * Returns the protected directory a grant covers or lies in. A grant inside one lets a client
+ * create a repository where borg-gate keeps a file, such as the audit log's lock directory.
+ */
+function findProtectedDir(dirs: readonly ProtectedDir[], path: string): ProtectedDir | undefined {
+  return dirs.find(({ dir, files }) => {
+    if (isSameOrInside(dir, path)) {
+      return true;
+    }
+    if (!isSameOrInside(path, dir)) {
+      return false;
+    }
+    const first = path.slice(dir === '/' ? 1 : dir.length + 1).split('/')[0]!;
+    return files === undefined || first.startsWith(files);
+  });
+}
+
+function grantProblem(key: string, path: string, { label, dir }: ProtectedDir): string {
+  return `${key}: "${path}" overlaps ${label} (${dir}) or the files borg-gate keeps there; grant a directory that holds only repositories`;
 }
 
 function isSameOrInside(child: string, parent: string): boolean {

@@ -140,6 +140,7 @@ describe('encodeCache', () => {
       'body_bytes',
       'client_count',
       'order_sha256',
+      'gate_dirs',
       'settings_sha256',
       'settings',
     ]);

@@ -315,6 +315,22 @@ describe('cache of many clients', () => {
   });
 });
 
+describe('cache and gate directories', () => {
+  it('symlink change of the audit log directory misses', async () => {
+    mkdirSync(join(dir, 'log1'));
+    mkdirSync(join(dir, 'log2'));
+    symlinkSync(join(dir, 'log1'), join(dir, 'log'));
+    writePolicy(policyText({ top: `audit_log: ${dir}/log/audit.log` }));
+    await loadPolicy(policyFile);
+    const digest = digestPolicyFile(policyFile);
+    expect(readCachedClient(policyFile, digest, 'web01')?.client?.id).toBe('web01');
+    rmSync(join(dir, 'log'));
+    symlinkSync(join(dir, 'log2'), join(dir, 'log'));
+    expect(readCachedClient(policyFile, digest, 'web01')).toBeUndefined();
+    expect(readCachedPolicy(policyFile, digest)).toBeUndefined();
+  });
+});
+
 describe('loadPolicyClients', () => {
   it('cache hit equals the text load', async () => {
     const fromText = await loadPolicyClients(policyFile);

@@ -140,6 +140,36 @@ describe('parsePolicy', () => {
     expect(error.message).toContain(label);
   });
 
+  it.each([
+    ['the audit log lock', 'repositories: [/var/log/borg-gate/audit.log.lock]'],
+    ['a rotated audit log', 'paths: [/var/log/borg-gate/audit.log.1]'],
+    ['state_dir contents', 'repositories: [/var/lib/borg-gate/repo]'],
+    ['the policy lock', 'repositories: [/etc/gate/policy.yaml.lock]'],
+  ])('rejects a grant on %s', (_name, grant) => {
+    const source = `version: 1\nclients:\n  - {id: a, keys: ["${KEY_A}"], ${grant}}\n`;
+    const error = catchPolicyError(() => parsePolicy('/etc/gate/policy.yaml', source));
+    expect(error.message).toContain('clients[0]');
+    expect(error.message).toContain('or the files borg-gate keeps there');
+  });
+
+  it('allows other directories next to the audit log', () => {
+    const source = `version: 1\nclients:\n  - {id: a, keys: ["${KEY_A}"], paths: [/var/log/borg-gate/repos]}\n`;
+    expect(parsePolicy('/etc/gate/policy.yaml', source).clients).toHaveLength(1);
+  });
+
+  it('follows a dangling state_dir symlink', () => {
+    const dir = mkdtempSync('/tmp/borg-gate-grant-');
+    try {
+      symlinkSync(join(dir, 'grant', 'state'), join(dir, 'st'));
+      const source = `version: 1\nstate_dir: ${dir}/st\nclients:\n  - {id: a, keys: ["${KEY_A}"], paths: [${dir}/grant]}\n`;
+      const error = catchPolicyError(() => parsePolicy('/etc/gate/policy.yaml', source));
+      expect(error.message).toContain('state_dir');
+      expect(error.message).toContain(`${dir}/grant/state`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects a grant over the policy directory through a symlink', () => {
     const dir = mkdtempSync('/tmp/borg-gate-grant-');
     try {
