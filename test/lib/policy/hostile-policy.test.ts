@@ -496,6 +496,7 @@ describe.skipIf(!existsSync(GATE))('serve with a hostile policy', () => {
     chmodSync(dir, 0o755);
     marker = join(dir, 'borg-started');
     repo = join(dir, 'repo');
+    mkdirSync(join(dir, 'state'));
     // Stands in for borg: it records that it was started, then exits.
     fakeBorg = join(dir, 'fake-borg');
     writeFileSync(
@@ -514,7 +515,7 @@ describe.skipIf(!existsSync(GATE))('serve with a hostile policy', () => {
     const policy: Record<string, unknown> = {
       version: 1,
       audit_log: join(dir, 'audit.log'),
-      state_dir: dir,
+      state_dir: join(dir, 'state'),
       borg: { binaries: { borg: fakeBorg } },
       clients: [{ id: 'web01', keys: [KEY_A], repositories: [repo], mode: 'read-write' }],
     };
