@@ -201,12 +201,16 @@ describe('keys CLI', () => {
     const gate = ['--gate-path', '/usr/local/bin/borg-gate'];
     const base = ['--policy', policyFile, '--file', file, ...gate];
     expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
-    const hidden = `# BEGIN borg-gate managed block zz\n${keys[2]}\n# END borg-gate managed block zz\n`;
+    const shell = `command="/usr/local/bin/borg-gate serve ; id",restrict ${keys[1]}`;
+    const hidden = `# BEGIN borg-gate managed block zz\n${keys[2]}\n${shell}\n# END borg-gate managed block zz\n`;
     writeFileSync(file, `${readFileSync(file, 'utf8')}${hidden}`);
     const checked = await runGate(['keys', 'check', ...base]);
     expect(checked.code).toBe(1);
     expect(checked.stderr).toContain(`${file}:6: key ssh-ed25519 `);
-    expect(checked.stderr).toContain(`is in block "zz" without borg-gate's forced command`);
+    expect(checked.stderr).toContain(`${file}:7: key ssh-ed25519 `);
+    expect(checked.stderr).toContain(
+      `is in block "zz" but is not an entry as borg-gate writes them`,
+    );
   });
 
   it('check help names exit status', async () => {

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
+import { gateEntryPattern } from '../../lib/authorized-keys/entry.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
 import { type InstallResult, installBlock, parseMode } from '../../lib/authorized-keys/install.js';
 import { IndexBuilder } from '../../lib/authorized-keys/lookup-index.js';
@@ -130,9 +131,9 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
   return status;
 }
 
-/** This command's block and the forced command that starts each of its entries. */
+/** This command's block and the shape of the entries it writes. */
 function gateBlockOf(args: KeysArgs): GateBlock {
-  return { block: args.block, commandPrefix: `command="${renderOptionsOf(args).gatePath} serve ` };
+  return { block: args.block, entry: gateEntryPattern(renderOptionsOf(args).gatePath) };
 }
 
 /**

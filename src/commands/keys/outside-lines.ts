@@ -20,7 +20,7 @@ export function warnAboutOutsideLines(
     const where =
       block === undefined
         ? 'is outside the borg-gate managed blocks'
-        : `is in block "${escapeUntrusted(block, 80)}" without borg-gate's forced command`;
+        : `is in block "${escapeUntrusted(block, 80)}" but is not an entry as borg-gate writes them (its forced command and options)`;
     process.stderr.write(
       `borg-gate: ${file}:${line}: ${describeKeyLine(lineText)} ${where}, so the policy does not control it and "borg-gate keys write" never removes it; delete the line by hand, or add the key to the policy with "borg-gate keys add" and then delete the line\n`,
     );

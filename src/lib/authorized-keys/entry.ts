@@ -35,6 +35,22 @@ export function formatEntry(record: KeyRecord, command: GateCommand): string {
   return `${options.join(',')} ${key.type} ${key.base64} ${comment}`;
 }
 
+/** Characters checkGateCommand allows in a path on the forced command line. */
+const SAFE_PATH = '/[A-Za-z0-9._/+@:,-]*';
+
+/**
+ * Returns a pattern that matches exactly the lines formatEntry writes for `gatePath`: the forced
+ * command with a client id and optional --policy and --audit-log, `restrict`, optional `from`
+ * and `expiry-time`, then a key. Any other option (`pty`, `port-forwarding`, a second command)
+ * or any shell text in the command fails it.
+ */
+export function gateEntryPattern(gatePath: string): RegExp {
+  const gate = gatePath.replace(/[.+]/g, (character) => `\\${character}`);
+  const command = `${gate} serve --client [A-Za-z0-9][A-Za-z0-9._-]{0,63}(?: --policy ${SAFE_PATH})?(?: --audit-log ${SAFE_PATH})?`;
+  const options = ',restrict(?:,from="[0-9A-Fa-f.:/,]+")?(?:,expiry-time="[0-9]{14}Z")?';
+  return new RegExp(`^command="${command}"${options} [a-z0-9@.-]+ [A-Za-z0-9+/=]+(?: |$)`);
+}
+
 /**
  * Formats an address or CIDR range for `from=`. sshd (OpenSSH 9.2) treats a range with host bits set as
  * invalid and then matches nothing, so ranges are written with their network address.

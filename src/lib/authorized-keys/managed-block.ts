@@ -170,18 +170,18 @@ export interface OutsideLine {
   block?: string;
 }
 
-/** This policy's block, and the start of every entry that borg-gate writes. */
+/** This policy's block, and the shape of every entry that borg-gate writes. */
 export interface GateBlock {
   block: string;
-  /** `command="<gate path> serve `, the start of every entry borg-gate writes. */
-  commandPrefix: string;
+  /** Matches the lines `keys write` writes for this gate path (gateEntryPattern). */
+  entry: RegExp;
 }
 
 /**
  * Lists the non-empty, non-comment lines outside every managed block, whatever its name.
  * `keys write` never changes such a line, so the policy does not control a key on it. Markers are
  * read leniently: a BEGIN without its END leaves the lines after it outside. With `gate`, it
- * also lists the lines in other blocks that do not start with the gate's forced command, since
+ * also lists the lines in other blocks that are not entries as `keys write` writes them, since
  * anyone who can edit the file can wrap a key in marker lines.
  */
 export function findLinesOutsideBlocks(text: string | Buffer, gate?: GateBlock): OutsideLine[] {
@@ -201,7 +201,7 @@ export function findLinesOutsideBlocks(text: string | Buffer, gate?: GateBlock):
       openName = marker[2];
     } else if (marker?.[1] === 'END' && marker[2] === openName) {
       if (gate !== undefined && openName !== undefined && openName !== gate.block) {
-        outside.push(...linesWithoutCommand(text, pending, openName, gate.commandPrefix));
+        outside.push(...linesWithoutCommand(text, pending, openName, gate.entry));
       }
       openName = undefined;
       pending = [];
@@ -226,17 +226,17 @@ export function findLinesOutsideBlocks(text: string | Buffer, gate?: GateBlock):
   return [...outside, ...unclosed.filter((entry) => isKeyCandidate(entry.text))];
 }
 
-/** Returns the key lines of block `name` that do not start with `commandPrefix`. */
+/** Returns the key lines of block `name` that are not entries of the shape `entry` matches. */
 function linesWithoutCommand(
   text: string | Buffer,
   lines: { line: number; start: number; end: number }[],
   name: string,
-  commandPrefix: string,
+  entry: RegExp,
 ): OutsideLine[] {
   const found: OutsideLine[] = [];
   for (const { line, start, end } of lines) {
     const raw = lineAt(text, start, end);
-    if (isKeyCandidate(raw) && !raw.startsWith(commandPrefix)) {
+    if (isKeyCandidate(raw) && !entry.test(raw)) {
       found.push({ line, text: raw, block: name });
     }
   }

@@ -7,6 +7,7 @@ import {
   formatExpiryTime,
   formatSource,
   type GateCommand,
+  gateEntryPattern,
 } from '../../../src/lib/authorized-keys/entry.js';
 import { collectKeyRecords } from '../../../src/lib/authorized-keys/key-records.js';
 import { PublicKeyError } from '../../../src/lib/authorized-keys/public-key.js';
@@ -106,6 +107,41 @@ describe('formatEntry', () => {
     const record = collectKeyRecords(policy, now)[0]!;
     record.client = { ...record.client, id: 'web1" ,no-restrict' };
     expect(() => formatEntry(record, command)).toThrow(/is not a valid id/);
+  });
+});
+
+describe('gateEntryPattern', () => {
+  const pattern = gateEntryPattern(command.gatePath);
+  const key = `${keyType} ${keyBase64}`;
+
+  it.each<[string, Omit<ClientInput, 'id'>, GateCommand]>([
+    ['minimal', { keys: [keys[0]!] }, command],
+    [
+      'all options',
+      {
+        keys: [{ key: keys[0]!, expires: '2030-01-01' }],
+        from: ['192.0.2.7/24', '2001:db8::/32'],
+      },
+      { ...command, policyFile: '/srv/p.yaml', auditLog: '/srv/log/a.log' },
+    ],
+  ])('matches a %s entry', (_name, client, gate) => {
+    expect(pattern.test(entryFor(client, gate))).toBe(true);
+  });
+
+  it.each([
+    ['shell after serve', `command="${command.gatePath} serve ; id",restrict ${key}`],
+    ['shell after id', `command="${command.gatePath} serve --client a;id",restrict ${key}`],
+    ['extra argument', `command="${command.gatePath} serve --client a --debug",restrict ${key}`],
+    ['pty after restrict', `command="${command.gatePath} serve --client a",restrict,pty ${key}`],
+    ['no restrict', `command="${command.gatePath} serve --client a" ${key}`],
+    ['other gate path', `command="/tmp/borg-gate serve --client a",restrict ${key}`],
+    [
+      'dot as any character',
+      `command="/usr/local/bin/borg-gateX serve --client a",restrict ${key}`,
+    ],
+    ['no key', `command="${command.gatePath} serve --client a",restrict`],
+  ])('rejects %s', (_name, line) => {
+    expect(pattern.test(line)).toBe(false);
   });
 });
 

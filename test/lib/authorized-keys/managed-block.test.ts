@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gateEntryPattern } from '../../../src/lib/authorized-keys/entry.js';
 import { AuthorizedKeysError } from '../../../src/lib/authorized-keys/errors.js';
 import {
   checkBlockName,
@@ -184,7 +185,7 @@ describe('findLinesOutsideBlocks', () => {
   });
 
   it('flags key lines of other blocks without the command', () => {
-    const gate = { block: 'default', commandPrefix: 'command="/usr/bin/borg-gate serve ' };
+    const gate = { block: 'default', entry: gateEntryPattern('/usr/bin/borg-gate') };
     const forged = formatBlock('zz', '/p', ['ssh-ed25519 AAAA hidden']);
     const genuine = formatBlock('offsite', '/p', [
       'command="/usr/bin/borg-gate serve --client a",restrict ssh-ed25519 BBBB a',
