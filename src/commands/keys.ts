@@ -62,7 +62,7 @@ const checkCommand: CommandModule<object, KeysArgs & { mode?: string }> = {
   describe: 'Exit 1 and print a diff when the installed block differs from the policy',
   builder: (yargs) =>
     withFile(withRenderOptions(yargs)).epilog(
-      "Exit status: 0 when the managed block matches the policy, the file has the expected mode and every key line is inside a managed block, with borg-gate's forced command in blocks of other names. 1 when the block differs (the diff goes to stdout), the mode differs, a key line is outside the managed blocks or in another block without that command (each is named on stderr by line number and fingerprint), or the check failed.",
+      'Exit status: 0 when the managed block matches the policy, the file has the expected mode and every key line is inside a managed block, as an entry borg-gate writes when the block has another name. 1 when the block differs (the diff goes to stdout), the mode differs, a key line is outside the managed blocks or is not such an entry in another block (each is named on stderr by line number and fingerprint), or the check failed.',
     ) as Argv<KeysArgs & { mode?: string }>,
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runCheck(args)),
 };
