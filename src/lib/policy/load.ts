@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { hasCurrentCache, readCachedPolicy, sourceDigest, writePolicyCache } from './cache.js';
 import { findDuplicates, findGrantsOverGateFiles } from './cross-checks.js';
 import { formatKeyPath, PolicyError } from './errors.js';
@@ -18,9 +19,13 @@ export interface LoadedPolicy {
   sourceStamp: string | undefined;
 }
 
-/** Resolves the policy file from an explicit option, `BORG_GATE_POLICY`, or the default. */
+/**
+ * Resolves the policy file from an explicit option, `BORG_GATE_POLICY`, or the default, as an
+ * absolute path with `.` and `..` removed as text. Every admin command then reads the file
+ * that `keys write` names in the forced command, even when a `..` follows a symlink.
+ */
 export function policyFileFrom(option: string | undefined, env = process.env): string {
-  return option ?? env.BORG_GATE_POLICY ?? DEFAULT_POLICY_FILE;
+  return resolve(option ?? env.BORG_GATE_POLICY ?? DEFAULT_POLICY_FILE);
 }
 
 /**

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../../src/lib/policy/errors.js';
-import { loadPolicy, parsePolicy } from '../../../src/lib/policy/load.js';
+import { loadPolicy, parsePolicy, policyFileFrom } from '../../../src/lib/policy/load.js';
 
 const KEY_A =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJZ3sQ1lk1FGy0vU7uJYkUtlN3kN5sMLb6JqvU8bZ3Xk a@test';
@@ -12,6 +12,19 @@ const KEY_B =
 function policyWith(client: string, top = ''): string {
   return `version: 1\n${top}clients:\n  - id: web01\n    keys: ["${KEY_A}"]\n${client}`;
 }
+
+describe('policyFileFrom', () => {
+  it('removes dot segments as text', () => {
+    expect(policyFileFrom('./etc-link/../conf/policy.yaml', {})).toBe(
+      join(process.cwd(), 'conf', 'policy.yaml'),
+    );
+  });
+
+  it('falls back to the environment, then the default', () => {
+    expect(policyFileFrom(undefined, { BORG_GATE_POLICY: '/srv/p.yaml' })).toBe('/srv/p.yaml');
+    expect(policyFileFrom(undefined, {})).toBe('/etc/borg-gate/policy.yaml');
+  });
+});
 
 describe('parsePolicy', () => {
   it('applies defaults', () => {
