@@ -8,7 +8,7 @@ export const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** A date and time of day, then an optional zone: Z or an offset, maybe after one space. */
 const TIMESTAMP =
-  /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) ?(Z|[+-]\d{2}:?\d{2})?$/;
+  /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) ?([Zz]|[+-]\d{2}:?\d{2})?$/;
 
 /**
  * Parses a policy expiry. A date alone means the start of that day in UTC, and so does a time
@@ -33,7 +33,10 @@ export function parseExpiry(value: string | Date): Date | undefined {
 
 /** Writes an offset as +HH:MM, the form every JavaScript engine reads. */
 function normalZone(zone: string): string {
-  return zone === 'Z' || zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  if (zone === 'Z' || zone === 'z') {
+    return 'Z';
+  }
+  return zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
 }
 
 /** Returns true when `YYYY-MM-DD` names a real day; Date would roll 2027-02-30 over to March. */
