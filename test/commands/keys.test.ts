@@ -209,7 +209,7 @@ describe('keys CLI', () => {
     expect(checked.stderr).toContain(`${file}:6: key ssh-ed25519 `);
     expect(checked.stderr).toContain(`${file}:7: key ssh-ed25519 `);
     expect(checked.stderr).toContain(
-      `is in block "zz" but is not an entry as borg-gate writes them`,
+      `is in block "zz" but is not an entry as this borg-gate (--gate-path) writes them`,
     );
   });
 

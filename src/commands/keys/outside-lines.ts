@@ -17,13 +17,12 @@ export function warnAboutOutsideLines(
 ): number {
   const lines = findLinesOutsideBlocks(text, gate);
   for (const { line, text: lineText, block } of lines) {
-    const where =
+    const key = describeKeyLine(lineText);
+    const message =
       block === undefined
-        ? 'is outside the borg-gate managed blocks'
-        : `is in block "${escapeUntrusted(block, 80)}" but is not an entry as borg-gate writes them (its forced command and options)`;
-    process.stderr.write(
-      `borg-gate: ${file}:${line}: ${describeKeyLine(lineText)} ${where}, so the policy does not control it and "borg-gate keys write" never removes it; delete the line by hand, or add the key to the policy with "borg-gate keys add" and then delete the line\n`,
-    );
+        ? `${key} is outside the borg-gate managed blocks, so the policy does not control it and "borg-gate keys write" never removes it; delete the line by hand, or add the key to the policy with "borg-gate keys add" and then delete the line`
+        : `${key} is in block "${escapeUntrusted(block, 80)}" but is not an entry as this borg-gate (--gate-path) writes them, so no policy controls it; run "borg-gate keys write --block ${escapeUntrusted(block, 80)}" with that block's policy, or delete the line by hand`;
+    process.stderr.write(`borg-gate: ${file}:${line}: ${message}\n`);
   }
   return lines.length;
 }
