@@ -104,7 +104,21 @@ describe('summarizeClients', () => {
     await summarizeClients(writeLog(lines), {}, (message) => warnings.push(message));
 
     expect(warnings).toEqual([
-      'skipped 2 lines that are not JSON records; run borg-gate audit verify',
+      'skipped 2 lines that are not JSON audit records with a time and an event; run borg-gate audit verify',
+    ]);
+  });
+
+  it('skips JSON lines without time and event', async () => {
+    const lines = [line(record(1), true), '{"time":5,"event":"session_end"}', '{"garbage":1}'];
+    const warnings: string[] = [];
+
+    const summaries = await summarizeClients(writeLog(lines), {}, (message) =>
+      warnings.push(message),
+    );
+
+    expect(summaries.map((summary) => summary.client)).toEqual(['server']);
+    expect(warnings).toEqual([
+      'skipped 2 lines that are not JSON audit records with a time and an event; run borg-gate audit verify',
     ]);
   });
 });

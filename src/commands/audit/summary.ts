@@ -52,7 +52,8 @@ export async function summarizeClients(
   for await (const chunk of readAllLogTextChunks(logPath)) {
     candidates.scan(chunk.text, (line) => {
       const values = project(line);
-      if (values === undefined) {
+      // Every audit record has a time and an event, as in `audit query`.
+      if (values === undefined || typeof values[0] !== 'string' || typeof values[1] !== 'string') {
         corrupt++;
         return;
       }
@@ -63,7 +64,9 @@ export async function summarizeClients(
     });
   }
   if (corrupt > 0) {
-    warn(`skipped ${corrupt} lines that are not JSON records; run borg-gate audit verify`);
+    warn(
+      `skipped ${corrupt} lines that are not JSON audit records with a time and an event; run borg-gate audit verify`,
+    );
   }
   return clients.summaries().sort((a, b) => a.client.localeCompare(b.client));
 }
