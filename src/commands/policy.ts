@@ -111,6 +111,12 @@ function summarizeClient(client: Client) {
     ),
     keys: client.keys.length,
     from: client.from?.join(', ') ?? 'any',
-    expires: client.expires?.toISOString().slice(0, 10) ?? 'never',
+    expires: client.expires === undefined ? 'never' : formatExpiry(client.expires),
   };
+}
+
+/** Formats an expiry as its date, or as date and time in UTC when it is not at midnight. */
+function formatExpiry(expires: Date): string {
+  const iso = expires.toISOString();
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : `${iso.slice(0, 19)}Z`;
 }

@@ -63,6 +63,16 @@ describe('policy check', () => {
     expect(result.stdout).toBe('');
   });
 
+  it.each([
+    ['2029-06-30', '2029-06-30'],
+    ['"2029-06-30T12:00:00"', '2029-06-30T12:00:00Z'],
+  ])('shows expiry %s as %s', (written, shown) => {
+    const lines = client('web1', key).map((line) => line.replace('REPO', join(dir, 'repo')));
+    const result = check([...lines, `    expires: ${written}`]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(` ${shown} `);
+  });
+
   it('key under two clients fails', () => {
     const repo = join(dir, 'repo');
     const lines = [...client('web1', key), ...client('web2', key)].map((line) =>
