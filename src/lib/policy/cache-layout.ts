@@ -12,8 +12,8 @@ import type { Client, Policy } from './schema.js';
 //   4. the order: for each client in policy order, its bucket number in ORDER_DIGITS hex digits,
 //      so admin commands can read all clients in policy order without parsing the policy.
 // A client's bucket is a function of its id only. The header contains the SHA-256 of the index,
-// of the order and of its own settings text, and each index line the SHA-256 of its bucket, so
-// every byte a reader uses is bound to the header, and the header to the policy bytes.
+// of the order and of its own settings text. Each index line contains the SHA-256 of its bucket.
+// So every byte a reader uses is bound to the header, and the header to the policy bytes.
 
 export const FORMAT = 'borg-gate-policy-cache';
 export const FORMAT_VERSION = 4;

@@ -74,7 +74,7 @@ export function findGrantsOverGateFiles(policy: Policy, policyFile: string): str
   return undefined;
 }
 
-/** A directory that holds borg-gate's own files. */
+/** A directory that contains borg-gate's own files. */
 interface ProtectedDir {
   label: string;
   dir: string;

@@ -60,7 +60,7 @@ export interface PolicyClients {
  * Throws PolicyError.
  */
 export async function loadPolicyClients(file: string): Promise<PolicyClients> {
-  // The first pass hashes the file in chunks, so a cache hit never holds the policy text.
+  // The first pass hashes the file in chunks, so a cache hit never keeps the policy text in memory.
   const digest = digestPolicyFile(file, true);
   const cached = readCachedPolicy(file, digest);
   if (cached !== undefined) {
@@ -89,7 +89,7 @@ async function loadPolicyClientsFromText(file: string): Promise<PolicyClients> {
 
 /**
  * Writes the cache for policy bytes this process has just validated and written itself, so the
- * next command and connection need no full parse. Never throws.
+ * next command and connection need no full parse. Errors are ignored, as in refreshCache.
  */
 export function cacheWrittenPolicy(file: string, source: PolicySource, policy: Policy): void {
   refreshCache(file, source, sourceDigest(source.bytes), policy);

@@ -36,7 +36,7 @@ function policyOf(count: number) {
   );
 }
 
-/** The block and index entries as the whole-string formatters make them. */
+/** Returns the block and index entries as the whole-string formatters make them. */
 function expected(policy: ReturnType<typeof policyOf>) {
   const command = { ...options, auditLog: policy.audit_log };
   const records = collectKeyRecords(policy, options.now, 'policy.yaml');
