@@ -123,7 +123,6 @@ function dateTag(date: Date): unknown {
   return { [DATE_TAG]: date.toISOString() };
 }
 
-/** Turns a tag object back into a Date. A reviver for JSON.parse. */
 /**
  * Parses JSON text that encodeJson wrote. A reviver slows JSON.parse down several times, so it
  * runs only on text that contains the date tag. JSON.stringify writes every key of printable
@@ -133,6 +132,7 @@ export function parseCacheJson(text: string): unknown {
   return text.includes(DATE_TAG) ? JSON.parse(text, reviveDates) : JSON.parse(text);
 }
 
+/** Turns a tag object back into a Date. A reviver for JSON.parse. */
 export function reviveDates(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const entries = Object.keys(value);
