@@ -1,4 +1,4 @@
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, fstatSync } from 'node:fs';
 
 // A file stamp: the fstat fields that change whenever a file's bytes change. A lookup index records
 // the policy's stamp next to its SHA-256, so `keys lookup` can compare one fstat instead of hashing
@@ -53,6 +53,24 @@ export function settledStamp(
 }
 
 /** Wall-clock time in nanoseconds since 1970, the clock ctime is taken from. */
-export function wallClockNs(): bigint {
+function wallClockNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
+}
+
+/**
+ * Runs `read` on the open file `fd` and, with `withStamp`, returns the file's stamp for the
+ * bytes it read, or undefined when the stamp must not be recorded (settledStamp).
+ */
+export function readWithStamp<T>(
+  fd: number,
+  withStamp: boolean,
+  read: () => T,
+): { value: T; stamp: string | undefined } {
+  if (!withStamp) {
+    return { value: read(), stamp: undefined };
+  }
+  const now = wallClockNs();
+  const before = fstatSync(fd, { bigint: true });
+  const value = read();
+  return { value, stamp: settledStamp(before, fstatSync(fd, { bigint: true }), now) };
 }

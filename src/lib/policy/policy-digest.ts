@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { fstatSync } from 'node:fs';
-import { settledStamp, wallClockNs } from './file-stamp.js';
+import { readWithStamp } from './file-stamp.js';
 import { closePolicyFile, openPolicyFile, readPolicyChunks } from './source.js';
 import { StateDirScanner, stateDirHint } from './state-dir.js';
 
@@ -24,15 +23,15 @@ export interface PolicyDigest {
 export function digestPolicyFile(file: string, withStamp = false): PolicyDigest {
   const handle = openPolicyFile(file);
   try {
-    const now = withStamp ? wallClockNs() : 0n;
-    const before = withStamp ? fstatSync(handle.fd, { bigint: true }) : undefined;
     const hash = createHash('sha256');
     const scanner = new StateDirScanner();
     let size = 0;
-    readPolicyChunks(handle, (chunk) => {
-      hash.update(chunk);
-      scanner.push(chunk);
-      size += chunk.length;
+    const { stamp } = readWithStamp(handle.fd, withStamp, () => {
+      readPolicyChunks(handle, (chunk) => {
+        hash.update(chunk);
+        scanner.push(chunk);
+        size += chunk.length;
+      });
     });
     const digest = {
       uid: handle.uid,
@@ -40,10 +39,7 @@ export function digestPolicyFile(file: string, withStamp = false): PolicyDigest 
       sha256: hash.digest('hex'),
       stateDir: scanner.result(),
     };
-    if (before === undefined) {
-      return digest;
-    }
-    return { ...digest, stamp: settledStamp(before, fstatSync(handle.fd, { bigint: true }), now) };
+    return withStamp ? { ...digest, stamp } : digest;
   } finally {
     closePolicyFile(handle);
   }

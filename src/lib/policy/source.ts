@@ -1,5 +1,5 @@
-import { fstatSync, readFileSync } from 'node:fs';
-import { settledStamp, wallClockNs } from './file-stamp.js';
+import { readFileSync } from 'node:fs';
+import { readWithStamp } from './file-stamp.js';
 import { checkSize, closePolicyFile, openPolicyFile } from './policy-file.js';
 
 export {
@@ -26,14 +26,13 @@ export interface PolicySource {
 export async function readPolicySource(file: string, withStamp = false): Promise<PolicySource> {
   const handle = openPolicyFile(file);
   try {
-    const now = withStamp ? wallClockNs() : 0n;
-    const before = withStamp ? fstatSync(handle.fd, { bigint: true }) : undefined;
-    const bytes = readFileSync(handle.fd);
+    const read = readWithStamp(handle.fd, withStamp, () => readFileSync(handle.fd));
+    const bytes = read.value;
     // The file may have grown since openPolicyFile checked its size.
     checkSize(file, bytes.length);
     const source: PolicySource = { bytes, uid: handle.uid, mode: handle.mode };
-    if (before !== undefined) {
-      source.stamp = settledStamp(before, fstatSync(handle.fd, { bigint: true }), now);
+    if (withStamp) {
+      source.stamp = read.stamp;
     }
     return source;
   } finally {
