@@ -1,5 +1,5 @@
-import { readlinkSync, realpathSync } from 'node:fs';
-import { basename, dirname, join, posix, resolve } from 'node:path';
+import { basename, dirname, posix, resolve } from 'node:path';
+import { resolveRealPath } from './real-path.js';
 import type { Policy } from './schema.js';
 
 /** Returns the text of the first duplicate client id or public key, or undefined. */
@@ -110,47 +110,9 @@ export function gateDirectories(
   return dirs.map(([label, dir, files]) => ({
     label,
     dir: resolve(dir),
-    real: realDirectory(dir),
+    real: resolveRealPath(dir),
     files,
   }));
-}
-
-/** Maximum symlinks realDirectory follows by hand, as the kernel's limit of 40. */
-const MAX_LINKS = 40;
-
-/**
- * Resolves symlinks in `dir`. When `dir` does not exist yet, resolves its nearest existing
- * ancestor and appends the rest as written, and a dangling symlink on the way is followed to
- * where its target would be, since a client may create that target.
- */
-function realDirectory(dir: string, links = 0): string {
-  const missing: string[] = [];
-  let current = resolve(dir);
-  for (;;) {
-    try {
-      return join(realpathSync.native(current), ...missing.reverse());
-    } catch {
-      const target = links < MAX_LINKS ? readLink(current) : undefined;
-      if (target !== undefined) {
-        const rest = missing.reverse();
-        return realDirectory(join(resolve(dirname(current), target), ...rest), links + 1);
-      }
-      const parent = dirname(current);
-      if (parent === current) {
-        return resolve(dir);
-      }
-      missing.push(basename(current));
-      current = parent;
-    }
-  }
-}
-
-function readLink(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

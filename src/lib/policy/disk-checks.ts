@@ -1,20 +1,20 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { listGrants } from './match.js';
+import { resolveRealPath } from './real-path.js';
 import type { Policy } from './schema.js';
 
 /**
  * Returns a problem for every grant path that resolves elsewhere: a symlink in a policy path
  * would make the policy name one directory while borg serves another. A path that does not
- * exist yet counts with its nearest existing parent resolved, since borg resolves it the same
- * way once the repository is created, and serve then refuses it.
+ * exist yet counts as resolveRealPath resolves it, since borg resolves it the same way once the
+ * repository is created, and serve then refuses it.
  */
 export function checkGrantPathsOnDisk(policy: Policy): string[] {
   const problems: string[] = [];
   for (const [index, client] of policy.clients.entries()) {
     for (const grant of listGrants(client)) {
-      const real = symlinkTarget(grant.path) ?? futureSymlinkTarget(grant.path);
-      if (real !== undefined) {
+      const real = resolveRealPath(grant.path);
+      if (real !== grant.path) {
         problems.push(
           `clients[${index}] (${client.id}): ${grant.path} resolves to ${real} through a symlink, so serve refuses it; replace the symlink with the real directory, or write ${real} if that target is intended`,
         );
@@ -22,27 +22,6 @@ export function checkGrantPathsOnDisk(policy: Policy): string[] {
     }
   }
   return problems;
-}
-
-/**
- * Returns where a missing `path` will resolve once it exists, when a symlink in its nearest
- * existing parent makes that differ, else undefined.
- */
-function futureSymlinkTarget(path: string): string | undefined {
-  if (existsSync(path)) {
-    return undefined;
-  }
-  const missing: string[] = [];
-  let current = path;
-  while (dirname(current) !== current) {
-    missing.unshift(basename(current));
-    current = dirname(current);
-    const real = symlinkTarget(current);
-    if (existsSync(current)) {
-      return real === undefined ? undefined : join(real, ...missing);
-    }
-  }
-  return undefined;
 }
 
 /** Returns the real path of `path` when a symlink makes it differ, else undefined (also when missing). */
