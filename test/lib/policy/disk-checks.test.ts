@@ -10,6 +10,7 @@ const KEY =
 const dir = mkdtempSync('/tmp/borg-gate-disk-');
 mkdirSync(join(dir, 'real', 'existing'), { recursive: true });
 symlinkSync(join(dir, 'real'), join(dir, 'link'));
+symlinkSync(join(dir, 'real', 'later'), join(dir, 'dangling'));
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -30,6 +31,12 @@ describe('checkGrantPathsOnDisk', () => {
   it('flags a missing path under a symlinked parent', () => {
     expect(problemsFor(`${dir}/link/new/repo`)).toEqual([
       expect.stringContaining(`resolves to ${dir}/real/new/repo through a symlink`),
+    ]);
+  });
+
+  it('flags a path through a dangling symlink', () => {
+    expect(problemsFor(`${dir}/dangling/repo`)).toEqual([
+      expect.stringContaining(`resolves to ${dir}/real/later/repo through a symlink`),
     ]);
   });
 
