@@ -1,4 +1,4 @@
-import { parseLine, readAllLogTextChunks } from '../../lib/audit-log/reader.js';
+import { hasTimeAndEvent, parseLine, readAllLogTextChunks } from '../../lib/audit-log/reader.js';
 import { CandidateLines } from './candidates.js';
 import { matchesFilter, type RecordFilter } from './filter.js';
 import { safeJsonLine, tableHeader, tableRow } from './format.js';
@@ -41,17 +41,14 @@ export async function runQuery(
     const rows: string[] = [];
     const count = candidates.scan(chunk.text, (text, index) => {
       const record = parseLine(text);
-      // Every audit record has a time and an event; other JSON would print as an empty row.
-      const problem =
-        record === undefined
-          ? 'a line that is not a JSON record'
-          : typeof record.time !== 'string' || typeof record.event !== 'string'
-            ? 'a JSON line without the "time" and "event" of an audit record'
-            : undefined;
-      if (record === undefined || problem !== undefined) {
+      if (record === undefined || !hasTimeAndEvent(record.time, record.event)) {
         stats.corrupt++;
         if (stats.corrupt <= MAX_CORRUPT_REPORTS) {
-          warn(`${file}:${firstLine + index}: skipped ${problem}`);
+          const what =
+            record === undefined
+              ? 'a line that is not a JSON record'
+              : 'a JSON line without the "time" and "event" of an audit record';
+          warn(`${file}:${firstLine + index}: skipped ${what}`);
         }
         return;
       }

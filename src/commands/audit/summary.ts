@@ -1,5 +1,5 @@
 import { createRecordProjector } from '../../lib/audit-log/projection.js';
-import { readAllLogTextChunks } from '../../lib/audit-log/reader.js';
+import { hasTimeAndEvent, readAllLogTextChunks } from '../../lib/audit-log/reader.js';
 import { CandidateLines } from './candidates.js';
 import { matchesFilter, type RecordFilter } from './filter.js';
 import { type ClientSummary, ClientTotals } from './summary-totals.js';
@@ -52,8 +52,7 @@ export async function summarizeClients(
   for await (const chunk of readAllLogTextChunks(logPath)) {
     candidates.scan(chunk.text, (line) => {
       const values = project(line);
-      // Every audit record has a time and an event, as in `audit query`.
-      if (values === undefined || typeof values[0] !== 'string' || typeof values[1] !== 'string') {
+      if (values === undefined || !hasTimeAndEvent(values[0], values[1])) {
         corrupt++;
         return;
       }

@@ -92,6 +92,14 @@ export async function* readAllLogLineBatches(logPath: string): AsyncGenerator<Lo
   }
 }
 
+/**
+ * Returns true when `time` and `event` are strings, as in every audit record. Queries skip
+ * other JSON objects, which would show as empty rows.
+ */
+export function hasTimeAndEvent(time: unknown, event: unknown): boolean {
+  return typeof time === 'string' && typeof event === 'string';
+}
+
 /** Parses a line into a JSON object. Returns undefined for anything else. */
 export function parseLine(text: string): Record<string, unknown> | undefined {
   try {
