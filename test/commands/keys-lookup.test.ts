@@ -172,34 +172,32 @@ describe('runLookup with index', () => {
     expect(await runLookup(options(0))).toMatch(/--client web1/);
   });
 
-  // The hash in these indexes is wrong on purpose: only the stamp can make them count.
-  it('trusts index on matching stamp', async () => {
-    const fake = 'command="from-index",restrict';
+  /**
+   * Writes an index with the policy's current stamp and a wrong hash, so only the stamp can
+   * make it count. Returns the line it gives for key 0.
+   */
+  function writeStampedIndex(): string {
+    const fake = `command="from-index",restrict ${keys[0]}`;
     writeFileSync(
       indexFile,
       formatIndex(
         sourceDigest(Buffer.from('other text')),
         { gatePath, policyFile },
-        [{ base64: words[0]![1], line: `${fake} ${keys[0]}` }],
+        [{ base64: words[0]![1], line: fake }],
         stampOf(policyFile),
       ),
     );
-    expect(await runLookup(options(0))).toBe(`${fake} ${keys[0]}`);
+    return fake;
+  }
+
+  it('trusts index on matching stamp', async () => {
+    const fake = writeStampedIndex();
+    expect(await runLookup(options(0))).toBe(fake);
     expect(await runLookup(options(3))).toBeUndefined();
   });
 
   it('falls back after stamp change', async () => {
-    const stamp = stampOf(policyFile);
-    const fake = 'command="from-index",restrict';
-    writeFileSync(
-      indexFile,
-      formatIndex(
-        sourceDigest(Buffer.from('other text')),
-        { gatePath, policyFile },
-        [{ base64: words[0]![1], line: `${fake} ${keys[0]}` }],
-        stamp,
-      ),
-    );
+    writeStampedIndex();
     const original = readFileSync(policyFile);
     try {
       appendFileSync(policyFile, '# edited\n');

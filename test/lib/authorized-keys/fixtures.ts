@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,4 +16,15 @@ export function makeKeys(count: number): { dir: string; keys: string[] } {
 
 export function makePolicy(clients: PolicyInput['clients']): Policy {
   return policySchema.parse({ version: 1, clients });
+}
+
+/** Returns an `ssh-ed25519 BASE64` key with random key bytes, so large policies need no keygen. */
+export function randomPublicKey(): string {
+  const type = Buffer.from('ssh-ed25519');
+  const blob = Buffer.alloc(4 + type.length + 4 + 32);
+  blob.writeUInt32BE(type.length, 0);
+  type.copy(blob, 4);
+  blob.writeUInt32BE(32, 4 + type.length);
+  randomBytes(32).copy(blob, 8 + type.length);
+  return `ssh-ed25519 ${blob.toString('base64')}`;
 }

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatEntry } from '../../../src/lib/authorized-keys/entry.js';
 import { collectKeyRecords } from '../../../src/lib/authorized-keys/key-records.js';
 import { formatIndex, IndexBuilder } from '../../../src/lib/authorized-keys/lookup-index.js';
 import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
 import { blockText, renderBlock } from '../../../src/lib/authorized-keys/render.js';
-import { makePolicy } from './fixtures.js';
+import { makePolicy, randomPublicKey } from './fixtures.js';
 
 const options = {
   gatePath: '/usr/local/bin/borg-gate',
@@ -14,22 +13,11 @@ const options = {
   now: new Date('2026-06-01T00:00:00Z'),
 };
 
-/** Returns an `ssh-ed25519 BASE64` key with random key bytes. */
-function randomKey(): string {
-  const type = Buffer.from('ssh-ed25519');
-  const blob = Buffer.alloc(4 + type.length + 4 + 32);
-  blob.writeUInt32BE(type.length, 0);
-  type.copy(blob, 4);
-  blob.writeUInt32BE(32, 4 + type.length);
-  randomBytes(32).copy(blob, 8 + type.length);
-  return `ssh-ed25519 ${blob.toString('base64')}`;
-}
-
 function policyOf(count: number) {
   return makePolicy(
     Array.from({ length: count }, (_, index) => ({
       id: `client-${index}`,
-      keys: [`${randomKey()} Zoë-${index}`],
+      keys: [`${randomPublicKey()} Zoë-${index}`],
       repositories: [`/srv/borg/client-${index}`],
       disabled: index % 10 === 3,
     })),

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -30,6 +30,7 @@ import { loadPolicy, loadPolicyClients, parsePolicy } from '../../../src/lib/pol
 import { loadPolicyForClient } from '../../../src/lib/policy/load-client.js';
 import { digestOfBytes, digestPolicyFile } from '../../../src/lib/policy/policy-digest.js';
 import { readPolicySource } from '../../../src/lib/policy/source.js';
+import { randomPublicKey } from '../authorized-keys/fixtures.js';
 
 const KEY_A =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJZ3sQ1lk1FGy0vU7uJYkUtlN3kN5sMLb6JqvU8bZ3Xk a@test';
@@ -423,17 +424,6 @@ function rewriteHeader(change: (header: Record<string, unknown>) => Record<strin
   const headerEnd = text.indexOf('\n');
   const header = JSON.parse(text.slice(0, headerEnd)) as Record<string, unknown>;
   writeFileSync(cacheFile(), `${JSON.stringify(change(header))}${text.slice(headerEnd)}`);
-}
-
-/** Returns a random `ssh-ed25519` public key, so each client of a large policy has its own. */
-function randomPublicKey(): string {
-  const type = Buffer.from('ssh-ed25519');
-  const blob = Buffer.alloc(4 + type.length + 4 + 32);
-  blob.writeUInt32BE(type.length, 0);
-  type.copy(blob, 4);
-  blob.writeUInt32BE(32, 4 + type.length);
-  randomBytes(32).copy(blob, 8 + type.length);
-  return `ssh-ed25519 ${blob.toString('base64')}`;
 }
 
 async function fullPolicyFor(clientId: string) {
