@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { formatSize, writeRandomFile } from './data.mjs';
+import { stopProcess } from './process.mjs';
 import { summarisePairs } from './stats.mjs';
 
 const CREATE_OPTIONS = ['--compression', 'none', '--files-cache', 'disabled'];
@@ -21,15 +22,7 @@ function startListen(bench) {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        resolve();
-        return;
-      }
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+  const stop = () => stopProcess(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

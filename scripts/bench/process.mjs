@@ -48,3 +48,15 @@ export async function runChecked(file, args, options = {}) {
   }
   return result;
 }
+
+/** Sends SIGTERM to a child started by the bench and resolves once it has exited. */
+export function stopProcess(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve();
+      return;
+    }
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}

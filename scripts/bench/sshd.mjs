@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { stopProcess } from './process.mjs';
 
 /** Returns a loopback port that was free a moment ago; sshd binds it right after. */
 function freePort() {
@@ -64,15 +65,7 @@ export async function startSshd(dir, authorizedKeysText) {
   return {
     port,
     user: userInfo().username,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopProcess(child),
   };
 }
 
