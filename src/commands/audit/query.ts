@@ -44,11 +44,11 @@ export async function runQuery(
       if (record === undefined || !hasTimeAndEvent(record.time, record.event)) {
         stats.corrupt++;
         if (stats.corrupt <= MAX_CORRUPT_REPORTS) {
-          const what =
+          const kind =
             record === undefined
               ? 'a line that is not a JSON record'
               : 'a JSON line without the "time" and "event" of an audit record';
-          warn(`${file}:${firstLine + index}: skipped ${what}`);
+          warn(`${file}:${firstLine + index}: skipped ${kind}`);
         }
         return;
       }
