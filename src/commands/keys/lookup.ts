@@ -164,18 +164,22 @@ async function lookupInPolicy(
   const file = policy.file;
   const identity = `${options.keyType} ${options.keyBase64}`;
   let clientIndex = -1;
-  for (const client of policy.clients) {
-    clientIndex += 1;
-    for (const [keyIndex, entry] of client.keys.entries()) {
-      if (keyIdentity(typeof entry === 'string' ? entry : entry.key) !== identity) {
-        continue;
+  try {
+    for (const client of policy.clients) {
+      clientIndex += 1;
+      for (const [keyIndex, entry] of client.keys.entries()) {
+        if (keyIdentity(typeof entry === 'string' ? entry : entry.key) !== identity) {
+          continue;
+        }
+        const label = `${file}: clients[${clientIndex}].keys[${keyIndex}] (client "${client.id}")`;
+        const record = buildRecord(client, clientIndex, keyIndex, entry, label, now);
+        const withLog = { ...command, auditLog: policy.settings.audit_log };
+        checkGateCommand(withLog);
+        return record.status === 'active' ? formatEntry(record, withLog) : undefined;
       }
-      const label = `${file}: clients[${clientIndex}].keys[${keyIndex}] (client "${client.id}")`;
-      const record = buildRecord(client, clientIndex, keyIndex, entry, label, now);
-      const withLog = { ...command, auditLog: policy.settings.audit_log };
-      checkGateCommand(withLog);
-      return record.status === 'active' ? formatEntry(record, withLog) : undefined;
     }
+  } finally {
+    policy.close();
   }
   return undefined;
 }

@@ -82,25 +82,41 @@ export interface CachedPolicy {
   clientCount: number;
   /** Decodes the clients one line at a time, in policy order. Each call starts anew. */
   clients(): Generator<Client>;
+  /** Closes the cache file; clients() must not be called after it. */
+  close(): void;
 }
 
 /**
- * Reads the whole cache of exactly the bytes `policy` describes, with the checks of
+ * Opens the whole cache of exactly the bytes `policy` describes, with the checks of
  * readCachedClient on every bucket and on the order part. Returns undefined when there is no
- * such trusted cache. The clients are decoded only as the caller iterates, so memory stays
- * near the size of the cache.
+ * such trusted cache. The file stays open until close(), and the clients are read and decoded
+ * only as the caller iterates, so memory stays flat however many clients the policy has.
  */
 export function readCachedPolicy(
   policyFile: string,
   policy: PolicyDigest,
 ): CachedPolicy | undefined {
-  return withVerifiedCache(policyFile, policy, readWholeCache);
+  const cache = openVerifiedCache(policyFile, policy);
+  if (cache === undefined) {
+    return undefined;
+  }
+  let whole: CachedPolicy | undefined;
+  try {
+    whole = readWholeCache(cache);
+  } catch {
+    whole = undefined;
+  }
+  if (whole === undefined) {
+    closeSync(cache.fd);
+  }
+  return whole;
 }
 
 /** Returns true when a trusted cache of exactly `source` exists, so the cache needs no rewrite. */
 export function hasCurrentCache(policyFile: string, source: PolicySource, digest: string): boolean {
-  const policy = digestOfBytes(source.bytes, source.uid, digest);
-  return readCachedPolicy(policyFile, policy) !== undefined;
+  const cached = readCachedPolicy(policyFile, digestOfBytes(source.bytes, source.uid, digest));
+  cached?.close();
+  return cached !== undefined;
 }
 
 /** Reason a cache was not written. */
@@ -161,19 +177,36 @@ function withVerifiedCache<T>(
   policy: PolicyDigest,
   use: (cache: VerifiedCache) => T | undefined,
 ): T | undefined {
-  const opened = openTrustedCache(cacheFileFor(policy.stateDir, policyFile), policy.uid);
-  if (opened === undefined) {
+  const cache = openVerifiedCache(policyFile, policy);
+  if (cache === undefined) {
     return undefined;
   }
   try {
-    const cache = verifyHead(opened.fd, opened.size, originOf(policyFile, policy));
-    return cache === undefined ? undefined : use(cache);
+    return use(cache);
   } catch {
     // A damaged cache is a miss, and the full loader then decides about the policy itself.
     return undefined;
   } finally {
+    closeSync(cache.fd);
+  }
+}
+
+/** Opens the cache of `policyFile` and checks its header and index; the caller closes it. */
+function openVerifiedCache(policyFile: string, policy: PolicyDigest): VerifiedCache | undefined {
+  const opened = openTrustedCache(cacheFileFor(policy.stateDir, policyFile), policy.uid);
+  if (opened === undefined) {
+    return undefined;
+  }
+  let cache: VerifiedCache | undefined;
+  try {
+    cache = verifyHead(opened.fd, opened.size, originOf(policyFile, policy));
+  } catch {
+    cache = undefined;
+  }
+  if (cache === undefined) {
     closeSync(opened.fd);
   }
+  return cache;
 }
 
 function openTrustedCache(
@@ -245,90 +278,157 @@ function readBucket(cache: VerifiedCache, bucket: number): Buffer | undefined {
 }
 
 /**
- * Reads the body and the order part and checks them. The buckets must fill the body in index
- * order and match their SHA-256, and the order must match its SHA-256. Each bucket must also
- * have exactly as many lines as the order assigns to it.
+ * Checks the body and the order part, then returns a reader of the clients in policy order.
+ * The buckets must fill the body in index order and match their SHA-256, the order must match
+ * its SHA-256, and each bucket must have exactly as many lines as the order assigns to it.
+ * The body is hashed in one sequential pass and read again, a window per bucket, as the caller
+ * iterates; neither pass holds the whole body.
+ * NOTE: bytes changed between the two passes would be read unchecked. Only the cache's owner,
+ * who may also edit the policy, can change them, and borg-gate itself only replaces the file.
  */
 function readWholeCache(cache: VerifiedCache): CachedPolicy | undefined {
   const { header } = cache;
-  const orderBytes = header.client_count * ORDER_DIGITS;
-  const rest = readRange(cache.fd, cache.head, cache.bodyStart, header.body_bytes + orderBytes);
-  if (rest === undefined) {
+  const orderStart = cache.bodyStart + header.body_bytes;
+  const order = readRange(cache.fd, cache.head, orderStart, header.client_count * ORDER_DIGITS);
+  if (order === undefined || sha256Hex(order) !== header.order_sha256) {
     return undefined;
   }
-  const body = rest.subarray(0, header.body_bytes);
-  const order = rest.subarray(header.body_bytes);
-  if (sha256Hex(order) !== header.order_sha256) {
-    return undefined;
-  }
-  const starts = bucketStarts(cache, body);
-  if (starts === undefined || !linesMatchOrder(body, starts, order, header.client_count)) {
+  const spans = bucketSpans(cache);
+  const expected = spans === undefined ? undefined : linesPerBucket(order, spans.length);
+  if (spans === undefined || expected === undefined || !bodyMatches(cache, spans, expected)) {
     return undefined;
   }
   return {
     settings: header.settings,
     clientCount: header.client_count,
     *clients() {
-      const cursors = starts.slice(0, -1);
+      const readers = spans.map((span) => new BucketLines(cache.fd, span));
       for (let position = 0; position < header.client_count; position += 1) {
-        const bucket = orderEntry(order, position);
-        const end = body.indexOf(0x0a, cursors[bucket]);
-        yield parseCacheJson(body.toString('utf8', cursors[bucket], end)) as Client;
-        cursors[bucket] = end + 1;
+        const line = readers[orderEntry(order, position)]!.next();
+        yield parseCacheJson(line) as Client;
       }
     },
+    close: () => closeSync(cache.fd),
   };
 }
 
-/**
- * Returns the start of each bucket in the body, followed by the body's length, or undefined
- * unless the buckets fill the body in index order and each matches its SHA-256.
- */
-function bucketStarts(cache: VerifiedCache, body: Buffer): number[] | undefined {
-  const starts: number[] = [];
+/** Where one bucket lies in the file, and its SHA-256 from the index. */
+interface BucketSpan {
+  start: number;
+  end: number;
+  sha256: string;
+}
+
+/** Returns the buckets' spans, or undefined unless they fill the body in index order. */
+function bucketSpans(cache: VerifiedCache): BucketSpan[] | undefined {
+  const spans: BucketSpan[] = [];
   let offset = 0;
   for (let bucket = 0; bucket < cache.header.bucket_count; bucket += 1) {
     const entry = indexEntry(cache.index, bucket);
-    if (entry?.offset !== offset || offset + entry.length > body.length) {
+    if (entry?.offset !== offset || offset + entry.length > cache.header.body_bytes) {
       return undefined;
     }
-    if (sha256Hex(body.subarray(offset, offset + entry.length)) !== entry.sha256) {
-      return undefined;
-    }
-    starts.push(offset);
+    const start = cache.bodyStart + offset;
+    spans.push({ start, end: start + entry.length, sha256: entry.sha256 });
     offset += entry.length;
   }
-  starts.push(offset);
-  return offset === body.length ? starts : undefined;
+  return offset === cache.header.body_bytes ? spans : undefined;
 }
 
-/** Returns true when every order entry names a bucket and each bucket has that many lines. */
-function linesMatchOrder(body: Buffer, starts: number[], order: Buffer, count: number): boolean {
-  const expected = new Array<number>(starts.length - 1).fill(0);
-  for (let position = 0; position < count; position += 1) {
+/** Counts the clients the order part assigns to each bucket; undefined for a bad entry. */
+function linesPerBucket(order: Buffer, bucketCount: number): number[] | undefined {
+  const counts = new Array<number>(bucketCount).fill(0);
+  for (let position = 0; position < order.length / ORDER_DIGITS; position += 1) {
     const bucket = orderEntry(order, position);
-    if (bucket < 0 || bucket >= expected.length) {
-      return false;
+    if (bucket < 0 || bucket >= bucketCount) {
+      return undefined;
     }
-    expected[bucket]! += 1;
+    counts[bucket]! += 1;
   }
-  for (let bucket = 0; bucket < expected.length; bucket += 1) {
-    const end = starts[bucket + 1]!;
+  return counts;
+}
+
+/** Bytes read per step while hashing the body. */
+const HASH_READ_BYTES = 1024 * 1024;
+
+/**
+ * Returns true when every bucket matches its SHA-256, has `expected` lines and ends with the
+ * newline of its last line, so no line runs into the next bucket.
+ */
+function bodyMatches(cache: VerifiedCache, spans: BucketSpan[], expected: number[]): boolean {
+  const buffer = Buffer.allocUnsafe(HASH_READ_BYTES);
+  for (const [bucket, span] of spans.entries()) {
+    const hash = createHash('sha256');
     let lines = 0;
-    for (
-      let at = body.indexOf(0x0a, starts[bucket]);
-      at !== -1 && at < end;
-      at = body.indexOf(0x0a, at + 1)
-    ) {
-      lines += 1;
+    let last = 0x0a;
+    for (let position = span.start; position < span.end; ) {
+      const length = Math.min(buffer.length, span.end - position);
+      const bytes = readInto(cache.fd, buffer, position, length);
+      if (bytes === undefined) {
+        return false;
+      }
+      hash.update(bytes);
+      for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) {
+        lines += 1;
+      }
+      last = bytes[bytes.length - 1]!;
+      position += length;
     }
-    // A bucket's last byte is the newline of its last line, so no line runs into the next.
-    const closed = end === starts[bucket] || body[end - 1] === 0x0a;
-    if (lines !== expected[bucket] || !closed) {
+    if (hash.digest('hex') !== span.sha256 || lines !== expected[bucket] || last !== 0x0a) {
       return false;
     }
   }
   return true;
+}
+
+/** Bytes a bucket reader reads at a time; most client lines are a few hundred bytes. */
+const LINE_WINDOW_BYTES = 16 * 1024;
+
+/** Reads one bucket's lines in order through a window of the file. */
+class BucketLines {
+  /** Memory the window is read into, reused for every read. */
+  private storage: Buffer = Buffer.alloc(0);
+  /** The bytes of the last read. */
+  private window: Buffer = Buffer.alloc(0);
+  /** File position of the window's first byte. */
+  private windowStart = 0;
+  /** File position of the next line. */
+  private position: number;
+
+  constructor(
+    private readonly fd: number,
+    private readonly span: BucketSpan,
+  ) {
+    this.position = span.start;
+  }
+
+  /** Returns the next line without its newline; throws when the bucket has no further line. */
+  next(): string {
+    let size = LINE_WINDOW_BYTES;
+    for (;;) {
+      const from = this.position - this.windowStart;
+      const newline = from < this.window.length ? this.window.indexOf(0x0a, from) : -1;
+      if (newline !== -1) {
+        this.position = this.windowStart + newline + 1;
+        return this.window.toString('utf8', from, newline);
+      }
+      const length = Math.min(size, this.span.end - this.position);
+      // Nothing is left, or the last read already held every byte left without a newline.
+      if (length <= 0 || (from === 0 && length <= this.window.length)) {
+        throw new Error(`cache bucket at byte ${this.span.start} ends inside a line`);
+      }
+      if (this.storage.length < length) {
+        this.storage = Buffer.allocUnsafe(length);
+      }
+      const bytes = readInto(this.fd, this.storage, this.position, length);
+      if (bytes === undefined) {
+        throw new Error(`cache file ends inside the bucket at byte ${this.span.start}`);
+      }
+      this.window = bytes;
+      this.windowStart = this.position;
+      size *= 2;
+    }
+  }
 }
 
 /** Reads from offset 0 until the first newline, which ends the header. */
@@ -357,16 +457,23 @@ function readRange(fd: number, head: Buffer, position: number, length: number) {
 
 /** Reads exactly `length` bytes at `position`, or returns undefined when the file is shorter. */
 function readAt(fd: number, position: number, length: number): Buffer | undefined {
-  const bytes = Buffer.allocUnsafe(length);
+  return readInto(fd, Buffer.allocUnsafe(length), position, length);
+}
+
+/**
+ * Reads exactly `length` bytes at `position` into the start of `buffer` and returns them, or
+ * returns undefined when the file is shorter.
+ */
+function readInto(fd: number, buffer: Buffer, position: number, length: number) {
   let done = 0;
   while (done < length) {
-    const count = readSync(fd, bytes, done, length - done, position + done);
+    const count = readSync(fd, buffer, done, length - done, position + done);
     if (count === 0) {
       return undefined;
     }
     done += count;
   }
-  return bytes;
+  return buffer.subarray(0, length);
 }
 
 function isDirectory(path: string): boolean {

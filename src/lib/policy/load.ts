@@ -50,12 +50,15 @@ export interface PolicyClients {
   clients: Iterable<Client>;
   sourceSha256: string;
   sourceStamp: string | undefined;
+  /** Releases the cache file the clients are read from; call it once the clients are done. */
+  close(): void;
 }
 
 /**
  * Reads a policy for a command that walks every client once, such as `keys render`. When the
  * cache was made from exactly these bytes (and validated by this build), the clients come from
  * it one at a time, without the YAML parse and without a model of the whole policy in memory.
+ * The caller closes the result.
  * Otherwise it loads the policy as loadPolicy does, which also writes the cache.
  * Throws PolicyError.
  */
@@ -71,6 +74,7 @@ export async function loadPolicyClients(file: string): Promise<PolicyClients> {
       settings: cached.settings,
       clientCount: cached.clientCount,
       clients: { [Symbol.iterator]: () => cached.clients() },
+      close: () => cached.close(),
     };
   }
   return loadPolicyClientsFromText(file);
@@ -84,7 +88,7 @@ async function loadPolicyClientsFromText(file: string): Promise<PolicyClients> {
   const policy = parsePolicy(file, source.bytes.toString('utf8'));
   refreshCache(file, source, digest, policy);
   const { clients, ...settings } = policy;
-  return { ...read, settings, clientCount: clients.length, clients };
+  return { ...read, settings, clientCount: clients.length, clients, close: () => {} };
 }
 
 /**

@@ -343,6 +343,35 @@ describe('loadPolicyClients', () => {
     expect(fromCache.sourceSha256).toBe(fromText.sourceSha256);
   });
 
+  it('client line longer than the read window comes back whole', async () => {
+    // About 300 repositories of 80 characters: a cache line of over 24 KiB.
+    const repositories = Array.from(
+      { length: 300 },
+      (_, index) =>
+        `/srv/borg/${'long-directory-name-'.repeat(3)}${String(index).padStart(4, '0')}`,
+    );
+    const clients = Array.from({ length: 40 }, (_, index) => [
+      `  - id: c${index}`,
+      `    keys: ["${randomPublicKey()} c${index}"]`,
+      `    repositories: [${(index === 7 ? repositories : [`/srv/borg/c${index}`]).join(', ')}]`,
+    ]);
+    writePolicy(
+      [`version: 1`, `state_dir: ${stateDir}`, 'clients:', ...clients.flat(), ''].join('\n'),
+    );
+    const fromText = await loadPolicyClients(policyFile);
+    const fromCache = await loadPolicyClients(policyFile);
+    expect(existsSync(cacheFile())).toBe(true);
+    const cached = Array.from(fromCache.clients);
+    expect(cached).toEqual(Array.from(fromText.clients));
+    expect(cached[7]!.repositories).toHaveLength(300);
+    // A second pass reads the windows again from the start.
+    expect(Array.from(fromCache.clients).map((client) => client.id)).toEqual(
+      cached.map((client) => client.id),
+    );
+    fromCache.close();
+    fromText.close();
+  });
+
   it('policy edit of the same size misses', async () => {
     await loadPolicyClients(policyFile);
     writePolicy(policyText().replace('/srv/borg/web01', '/srv/borg/web02'));
