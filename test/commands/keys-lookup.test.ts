@@ -158,7 +158,7 @@ describe('runLookup with index', () => {
       formatIndex(
         sourceDigest(Buffer.from(source)),
         { gatePath: '/opt/other/borg-gate', policyFile },
-        [{ base64: words[0]![1], line: 'command="from-index",restrict' }],
+        [{ base64: words[0]![1], line: `command="from-index",restrict ${keys[0]}` }],
       ),
     );
     expect(await runLookup(options(0))).toMatch(/--client web1/);

@@ -196,6 +196,33 @@ describe('keys CLI', () => {
     expect(written.stderr).toContain(`${file}:6: key ssh-ed25519 ${fingerprint} is outside`);
   });
 
+  it('write numbers outside lines as check does after changing the block', async () => {
+    const file = join(dir, 'authorized_keys.numbers');
+    const base = [
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--gate-path',
+      '/usr/local/bin/borg-gate',
+    ];
+    writeFileSync(file, `${keys[2]} before\n`, { mode: 0o600 });
+    expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
+    // A hand edit drops the last entry, so the next write changes the block.
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const lastEntry = lines.findLastIndex((line) => line.startsWith('command='));
+    lines.splice(lastEntry, 1);
+    writeFileSync(file, `${lines.join('\n')}${keys[2]} after\n`);
+    const written = await runGate(['keys', 'write', ...base]);
+    expect(written.stderr).toContain('wrote');
+    const afterLine = readFileSync(file, 'utf8').split('\n').indexOf(`${keys[2]} after`) + 1;
+    expect(afterLine).toBeGreaterThan(3);
+    expect(written.stderr).toContain(`${file}:1: key`);
+    expect(written.stderr).toContain(`${file}:${afterLine}: key`);
+    const checked = await runGate(['keys', 'check', ...base]);
+    expect(checked.stderr).toContain(`${file}:${afterLine}: key`);
+  });
+
   it('check flags key hidden in a made-up block', async () => {
     const file = join(dir, 'authorized_keys.hidden');
     const gate = ['--gate-path', '/usr/local/bin/borg-gate'];

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -7,7 +8,7 @@ import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
 import { type InstallResult, installBlock, parseMode } from '../../lib/authorized-keys/install.js';
 import { IndexBuilder } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock, type GateBlock } from '../../lib/authorized-keys/managed-block.js';
-import { blockText, type RenderOptions, renderBlock } from '../../lib/authorized-keys/render.js';
+import { blockText, checkKeys, renderBlock } from '../../lib/authorized-keys/render.js';
 import {
   fileHasContent,
   readCurrentFile,
@@ -20,12 +21,26 @@ import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } fr
 /** `keys render`: prints the managed block to stdout. */
 export async function runRender(args: KeysArgs): Promise<number> {
   const file = policyFileOf(args);
-  // No variable keeps the policy, so its cache bytes can go once the block is rendered.
-  const rendered = renderBlock(await loadPolicyClients(file), file, renderOptionsOf(args));
-  for (const chunk of rendered.chunks) {
-    process.stdout.write(chunk);
+  const policy = await loadPolicyClients(file);
+  try {
+    const options = renderOptionsOf(args);
+    const rendered = renderBlock(policy, file, options);
+    // Output on stdout cannot be taken back, so a bad key must stop the command before it.
+    checkKeys(policy, file, options.now);
+    for (const piece of rendered.pieces) {
+      await writeToStdout(piece);
+    }
+  } finally {
+    policy.close();
   }
   return 0;
+}
+
+/** Writes to stdout and waits while a slow reader leaves the pipe full, so pieces do not pile up. */
+async function writeToStdout(bytes: Buffer): Promise<void> {
+  if (!process.stdout.write(bytes)) {
+    await once(process.stdout, 'drain');
+  }
 }
 
 /** `keys write`: installs the managed block into the authorized_keys file. */
@@ -48,48 +63,68 @@ export async function runWrite(
   } else {
     process.stderr.write(`borg-gate: ${target} is up to date (${summary})\n`);
   }
-  const current = await readCurrentFile(target);
-  warnAboutOutsideLines(current?.content ?? '', target, gateBlockOf(args));
+  // The lines outside the block are those installBlock kept, so the file is not read again.
+  const before = Buffer.concat(written.outside.before);
+  const afterBlock = lineCount(before) + written.lineCount + 1;
+  warnAboutOutsideLines(before, target, gateBlockOf(args));
+  warnAboutOutsideLines(written.outside.after, target, gateBlockOf(args), afterBlock);
   return 0;
 }
 
+/** Counts the newlines in `bytes`. */
+function lineCount(bytes: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) {
+    count += 1;
+  }
+  return count;
+}
+
 /**
- * Renders the block, installs it, and writes the lookup index when `indexFile` is set. A
- * function of its own, so the rendered text is garbage before runWrite reads the file again.
+ * Renders the block, installs it, and writes the lookup index when `indexFile` is set. The
+ * block's pieces are written as they are rendered; only the index keeps them, because its
+ * lines are the block's entries in another order. A function of its own, so those pieces are
+ * garbage before runWrite reads the file again.
  */
 async function writeBlockAndIndex(
   args: KeysArgs & { owner?: string; mode?: string },
   target: string,
   indexFile: string | undefined,
-): Promise<InstallResult & { entryCount: number; file: string }> {
+): Promise<InstallResult & { entryCount: number; lineCount: number; file: string }> {
   const file = policyFileOf(args);
   const options = renderOptionsOf(args);
   const index = indexFile === undefined ? undefined : new IndexBuilder();
-  const { rendered, sourceSha256, sourceStamp } = await renderPolicy(file, options, index);
-  const result = await installBlock(target, rendered.chunks, {
-    blockName: args.block,
-    owner: args.owner,
-    mode: parseMode(args.mode),
-  });
-  if (indexFile !== undefined && index !== undefined) {
-    // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
-    await writeIfChanged(
-      indexFile,
-      () => index.pieces(sourceSha256, options, rendered.chunks, sourceStamp),
-      index.byteLength(sourceSha256, options, sourceStamp),
-    );
+  const policy = await loadPolicyClients(file);
+  try {
+    const rendered = renderBlock(policy, file, options, index);
+    const kept: Buffer[] = [];
+    const pieces = index === undefined ? rendered.pieces : keepEach(rendered.pieces, kept);
+    const result = await installBlock(target, pieces, {
+      blockName: args.block,
+      owner: args.owner,
+      mode: parseMode(args.mode),
+    });
+    if (indexFile !== undefined && index !== undefined) {
+      // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
+      const { sourceSha256, sourceStamp } = policy;
+      await writeIfChanged(
+        indexFile,
+        () => index.pieces(sourceSha256, options, kept, sourceStamp),
+        index.byteLength(sourceSha256, options, sourceStamp),
+      );
+    }
+    return { ...result, entryCount: rendered.entryCount, lineCount: rendered.lineCount, file };
+  } finally {
+    policy.close();
   }
-  return { ...result, entryCount: rendered.entryCount, file };
 }
 
-/**
- * Loads the policy and renders its block. The policy's cache bytes are unreachable once this
- * returns, so they are not kept while the files are written.
- */
-async function renderPolicy(file: string, options: RenderOptions, index?: IndexBuilder) {
-  const policy = await loadPolicyClients(file);
-  const rendered = renderBlock(policy, file, options, index);
-  return { rendered, sourceSha256: policy.sourceSha256, sourceStamp: policy.sourceStamp };
+/** Yields `pieces` and appends each one to `kept`. */
+function* keepEach(pieces: Iterable<Buffer>, kept: Buffer[]): Generator<Buffer> {
+  for (const piece of pieces) {
+    kept.push(piece);
+    yield piece;
+  }
 }
 
 /**
@@ -102,7 +137,12 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
   const expectedMode = parseMode(args.mode);
   const policy = await loadPolicyClients(policyFileOf(args));
   const { file } = policy;
-  const rendered = blockText(renderBlock(policy, file, renderOptionsOf(args)));
+  let rendered: string;
+  try {
+    rendered = blockText(renderBlock(policy, file, renderOptionsOf(args)));
+  } finally {
+    policy.close();
+  }
   const current = await readCurrentFile(target);
   const text = current?.content.toString('latin1') ?? '';
   const installed = extractBlock(text, args.block, target) ?? '';

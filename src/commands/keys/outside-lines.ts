@@ -14,8 +14,9 @@ export function warnAboutOutsideLines(
   text: string | Buffer,
   file: string,
   gate?: GateBlock,
+  firstLine = 1,
 ): number {
-  const lines = findLinesOutsideBlocks(text, gate);
+  const lines = findLinesOutsideBlocks(text, gate, firstLine);
   for (const { line, text: lineText, block } of lines) {
     const key = describeKeyLine(lineText);
     const message =

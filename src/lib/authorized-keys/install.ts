@@ -3,8 +3,14 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { AuthorizedKeysError } from './errors.js';
-import { replaceBlockBytes } from './managed-block.js';
-import { type FileOwner, readCurrentFile, writeFileAtomic } from './safe-write.js';
+import { type BlockSplit, splitAtBlock } from './managed-block.js';
+import {
+  type FileOwner,
+  readCurrentFile,
+  type StagedFile,
+  stageFile,
+  writeFileAtomic,
+} from './safe-write.js';
 
 /**
  * Modes `keys write --mode` accepts. 0600 suits a file the account owns; a root-owned file the
@@ -39,38 +45,106 @@ export interface InstallResult {
   changed: boolean;
   /** Copy of the previous content, written when the file existed and changed. */
   backupFile?: string;
+  /** The file's bytes before and after the block, which installBlock kept as they were. */
+  outside: Pick<BlockSplit, 'before' | 'after'>;
 }
 
 /**
  * Writes `block` into `file`, replacing the block of the same name and keeping every other
  * byte. Does nothing, not even touch the mtime, when the content and mode are already right.
- * `block` is the block's text, or its UTF-8 bytes in pieces.
+ * `block` is the block's text, or its UTF-8 bytes in pieces, which are compared with the
+ * installed block as they come and are not kept: the temporary file is started only at the
+ * first difference. A piece source that throws leaves `file` as it was.
  */
 export async function installBlock(
   file: string,
-  block: string | Buffer[],
+  block: string | Iterable<Buffer>,
   options: InstallOptions,
 ): Promise<InstallResult> {
   const mode = options.mode ?? DEFAULT_MODE;
   const pieces = typeof block === 'string' ? [Buffer.from(block, 'utf8')] : block;
   const current = await readCurrentFile(file);
-  const replaced = replaceBlockBytes(
-    current?.content ?? Buffer.alloc(0),
-    options.blockName,
-    pieces,
-    file,
-  );
-  if (current !== undefined && replaced.unchanged && current.mode === mode) {
-    return { changed: false };
-  }
+  const split = splitAtBlock(current?.content ?? Buffer.alloc(0), options.blockName, file);
+  // Chosen first: a missing directory is reported with its fix before any other error.
   const owner = await chooseOwner(file, current?.owner, options.owner);
-  let backupFile: string | undefined;
-  if (current !== undefined && !replaced.unchanged) {
-    backupFile = `${file}.bak`;
-    await writeFileAtomic(backupFile, current.content, mode, owner);
+  const output = new BlockOutput(file, mode, split);
+  try {
+    for (const piece of pieces) {
+      await output.add(piece);
+    }
+    const unchanged = output.matchesOld();
+    const outside = { before: split.before, after: split.after };
+    if (current !== undefined && unchanged && current.mode === mode) {
+      return { changed: false, outside };
+    }
+    const staged = await output.finish();
+    let backupFile: string | undefined;
+    if (current !== undefined && !unchanged) {
+      backupFile = `${file}.bak`;
+      await writeFileAtomic(backupFile, current.content, mode, owner);
+    }
+    await staged.commit(owner);
+    return { changed: true, backupFile, outside };
+  } catch (error) {
+    await output.discard();
+    throw error;
   }
-  await writeFileAtomic(file, replaced.parts, mode, owner);
-  return { changed: true, backupFile };
+}
+
+/**
+ * The new content of an authorized_keys file, written to a temporary file from the first
+ * piece of the block that differs from the installed one. Up to there, the new bytes equal
+ * the old ones, so the file starts with the old bytes.
+ */
+class BlockOutput {
+  private staged: StagedFile | undefined;
+  /** Bytes of the new block so far. */
+  private offset = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly mode: number,
+    private readonly split: BlockSplit,
+  ) {}
+
+  async add(piece: Buffer): Promise<void> {
+    const { old } = this.split;
+    const end = this.offset + piece.length;
+    if (
+      this.staged === undefined &&
+      !(end <= old.length && piece.equals(old.subarray(this.offset, end)))
+    ) {
+      await this.stage();
+    }
+    await this.staged?.write(piece);
+    this.offset = end;
+  }
+
+  /** True when no piece differed and the new block is exactly as long as the old one. */
+  matchesOld(): boolean {
+    return this.staged === undefined && this.offset === this.split.old.length;
+  }
+
+  /** Writes what follows the block and returns the complete temporary file. */
+  async finish(): Promise<StagedFile> {
+    const staged = this.staged ?? (await this.stage());
+    await staged.write(this.split.after);
+    return staged;
+  }
+
+  async discard(): Promise<void> {
+    await this.staged?.discard();
+  }
+
+  private async stage(): Promise<StagedFile> {
+    const staged = await stageFile(this.file, this.mode);
+    this.staged = staged;
+    for (const bytes of this.split.before) {
+      await staged.write(bytes);
+    }
+    await staged.write(this.split.old.subarray(0, this.offset));
+    return staged;
+  }
 }
 
 /**

@@ -24,19 +24,30 @@ export function collectKeyRecords(policy: Policy, now: Date, file = 'policy'): K
   return Array.from(eachKeyRecord(policy.clients, now, file));
 }
 
+/** Which keys eachKeyRecord compares for duplicates. */
+export type DuplicateScope = 'policy' | 'client';
+
 /**
  * Yields the records of collectKeyRecords one at a time, so a caller that formats each one can
- * drop it. Only the keys seen so far stay in memory, for the duplicate check.
+ * drop it. With scope `client`, only the keys of the current client stay in memory for the
+ * duplicate check: use it only for clients of a policy that passed parsePolicy, whose
+ * findDuplicates already refused one key under two ids. That check compares type and base64 as
+ * written, and parsePublicKey accepts only canonical base64 whose type matches the blob, so
+ * equal keys always have equal text there. With scope `policy`, every key seen stays in memory.
  */
 export function* eachKeyRecord(
   clients: Iterable<Client>,
   now: Date,
   file = 'policy',
+  scope: DuplicateScope = 'policy',
 ): Generator<KeyRecord> {
   const owners = new Map<string, string>();
   let clientIndex = -1;
   for (const client of clients) {
     clientIndex += 1;
+    if (scope === 'client') {
+      owners.clear();
+    }
     for (const [keyIndex, entry] of client.keys.entries()) {
       // Built only for an error message, because 100,000 labels show up in `keys render` profiles.
       const label = () =>

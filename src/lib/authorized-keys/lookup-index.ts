@@ -16,8 +16,8 @@ const INDEX_HEADER = '# borg-gate lookup index v3';
 /** Bytes read per step of the search; most entry lines are a few hundred bytes. */
 const WINDOW_BYTES = 8192;
 
-/** Size of the pieces IndexBuilder yields. */
-const PIECE_BYTES = 1024 * 1024;
+/** Size of the pieces IndexBuilder yields; small, so few of them wait for the collector. */
+const PIECE_BYTES = 64 * 1024;
 
 /** Maximum line length the reader accepts; a line for a 16,384-bit RSA key is about 6 KB. */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -42,25 +42,38 @@ function formatHeader(policyHash: string, policyStamp: string, command: GateComm
   return HEADER_START + policyHash + STAMP_START + policyStamp + headerEnd(command);
 }
 
+/** Numbers IndexBuilder records per entry: piece, start, end, and where the base64 starts. */
+const SPAN_FIELDS = 4;
+
 /**
  * Collects the entries of a rendered block for the lookup index as byte ranges of the block's
- * pieces, so each entry's text exists once in memory, in the block.
+ * pieces, so each entry's text exists once in memory, in the block, and the builder itself
+ * holds four numbers per entry.
  */
 export class IndexBuilder {
-  /** `<base64>\x01<entry number>` per entry: a string sort orders them as the reader needs. */
-  private readonly sortKeys: string[] = [];
-  /** Piece, start and end of each entry, three numbers per entry number. */
-  private readonly spans: number[] = [];
+  /** SPAN_FIELDS numbers per entry, in block order. */
+  private spans = new Float64Array(1024 * SPAN_FIELDS);
+  private count = 0;
   private bytes = 0;
-  private sorted = true;
 
-  /** Records that the entry for `base64` is bytes [start, end) of block piece `piece`. */
-  add(base64: string, piece: number, start: number, end: number): void {
-    this.sortKeys.push(`${base64}\x01${this.sortKeys.length}`);
-    this.spans.push(piece, start, end);
+  /**
+   * Records that the entry whose key is `base64` is bytes [start, end) of block piece `piece`,
+   * and that `base64` starts at byte `keyStart` of that piece.
+   */
+  add(base64: string, piece: number, start: number, end: number, keyStart: number): void {
+    if ((this.count + 1) * SPAN_FIELDS > this.spans.length) {
+      const grown = new Float64Array(this.spans.length * 2);
+      grown.set(this.spans);
+      this.spans = grown;
+    }
+    const at = this.count * SPAN_FIELDS;
+    this.spans[at] = piece;
+    this.spans[at + 1] = start;
+    this.spans[at + 2] = end;
+    this.spans[at + 3] = keyStart;
+    this.count += 1;
     // The key, a space, the entry and a newline.
     this.bytes += base64.length + 1 + (end - start) + 1;
-    this.sorted = false;
   }
 
   /** Returns the index's length in bytes, as pieces() yields it. */
@@ -70,7 +83,7 @@ export class IndexBuilder {
   }
 
   /**
-   * Yields the index in pieces of about 1 MiB, its lines sorted by key. `blockPieces` are the
+   * Yields the index in pieces of about PIECE_BYTES, its lines sorted by key. `blockPieces` are the
    * pieces the ranges refer to. `policyStamp` is the policy file's stamp when the hashed bytes
    * were read, or undefined when it must not be recorded. Call it again to yield it again.
    */
@@ -80,37 +93,57 @@ export class IndexBuilder {
     blockPieces: Buffer[],
     policyStamp?: string,
   ): Generator<Buffer> {
-    if (!this.sorted) {
-      // The default sort compares UTF-16 code units, which for ASCII base64 is the byte order
-      // the reader uses. 0x01 sorts below every base64 character, so a key that is a prefix of
-      // another sorts first, as "<key> " does in the reader. Without a callback, the sort runs
-      // natively, about twice as fast as with a comparison in JavaScript.
-      this.sortKeys.sort();
-      this.sorted = true;
-    }
+    const { order, keyEnds } = this.sortedEntries(blockPieces);
+    const spans = this.spans;
     let buffer = Buffer.allocUnsafe(PIECE_BYTES);
     let used = buffer.write(formatHeader(policyHash, policyStamp ?? NO_STAMP, command), 'utf8');
-    for (const sortKey of this.sortKeys) {
-      const separator = sortKey.lastIndexOf('\x01');
-      const entry = Number(sortKey.slice(separator + 1)) * 3;
-      const [piece, start, end] = [
-        this.spans[entry]!,
-        this.spans[entry + 1]!,
-        this.spans[entry + 2]!,
-      ];
-      const length = separator + 1 + (end - start) + 1;
+    for (const entry of order) {
+      const at = entry * SPAN_FIELDS;
+      const block = blockPieces[spans[at]!]!;
+      const [start, end, keyStart] = [spans[at + 1]!, spans[at + 2]!, spans[at + 3]!];
+      const length = keyEnds[entry]! - keyStart + 1 + (end - start) + 1;
       if (used + length > buffer.length) {
         yield buffer.subarray(0, used);
         buffer = Buffer.allocUnsafe(Math.max(PIECE_BYTES, length));
         used = 0;
       }
-      used += buffer.write(sortKey, used, separator, 'latin1');
+      used += block.copy(buffer, used, keyStart, keyEnds[entry]);
       buffer[used] = 0x20;
-      used += 1 + blockPieces[piece]!.copy(buffer, used + 1, start, end);
+      used += 1 + block.copy(buffer, used + 1, start, end);
       buffer[used] = 0x0a;
       used += 1;
     }
     yield buffer.subarray(0, used);
+  }
+
+  /**
+   * Returns the entry numbers sorted by key in byte order, as the reader compares them. A key
+   * that is a prefix of another sorts first, as "<key> " does in the reader. The keys are
+   * compared where they lie in the block, because a string per key took tens of megabytes at
+   * 100,000 entries.
+   */
+  private sortedEntries(blockPieces: Buffer[]): { order: Uint32Array; keyEnds: Float64Array } {
+    const spans = this.spans;
+    const keyEnds = new Float64Array(this.count);
+    for (let entry = 0; entry < this.count; entry += 1) {
+      const at = entry * SPAN_FIELDS;
+      keyEnds[entry] = blockPieces[spans[at]!]!.indexOf(0x20, spans[at + 3]);
+    }
+    const order = Uint32Array.from({ length: this.count }, (_, entry) => entry);
+    order.sort((left, right) => {
+      const a = left * SPAN_FIELDS;
+      const b = right * SPAN_FIELDS;
+      const [leftBlock, rightBlock] = [blockPieces[spans[a]!]!, blockPieces[spans[b]!]!];
+      const byKey = leftBlock.compare(
+        rightBlock,
+        spans[b + 3],
+        keyEnds[right],
+        spans[a + 3],
+        keyEnds[left],
+      );
+      return byKey === 0 ? left - right : byKey;
+    });
+    return { order, keyEnds };
   }
 }
 
@@ -124,10 +157,23 @@ export function formatIndex(
   const builder = new IndexBuilder();
   const blockPieces = entries.map((entry) => Buffer.from(entry.line, 'utf8'));
   entries.forEach((entry, piece) => {
-    builder.add(entry.base64, piece, 0, blockPieces[piece]!.length);
+    const keyStart = Buffer.byteLength(entry.line.slice(0, keyOffset(entry.line, entry.base64)));
+    builder.add(entry.base64, piece, 0, blockPieces[piece]!.length, keyStart);
   });
   const pieces = builder.pieces(policyHash, command, blockPieces, policyStamp);
   return Buffer.concat(Array.from(pieces)).toString('utf8');
+}
+
+/**
+ * Returns where `base64` starts in an entry line: after the options and the key type, which
+ * contain no space followed by a key's base64.
+ */
+export function keyOffset(line: string, base64: string): number {
+  const at = line.indexOf(` ${base64}`);
+  if (at === -1) {
+    throw new Error(`entry line does not contain its key ${base64.slice(0, 24)}...`);
+  }
+  return at + 1;
 }
 
 /** An open index file that passed the owner and mode checks. */

@@ -111,45 +111,32 @@ function lineAt(text: string | Buffer, start: number, end: number): string {
   return typeof text === 'string' ? text.slice(start, end) : text.toString('latin1', start, end);
 }
 
-/** The bytes of an authorized_keys file with one block replaced, as pieces to write in order. */
-export interface ReplacedBlock {
-  parts: Buffer[];
-  /** True when the pieces equal `content` byte for byte. */
-  unchanged: boolean;
+/** An authorized_keys file cut around one block, as views of its bytes. */
+export interface BlockSplit {
+  /** What precedes the block: the file's start, or the whole file and a newline if it lacks one. */
+  before: Buffer[];
+  /** The block's current bytes, empty when the file has no such block. */
+  old: Buffer;
+  /** What follows the block. */
+  after: Buffer;
 }
 
 /**
- * Returns `content` with the block called `name` replaced by `block` (UTF-8 pieces), or with
- * `block` appended when there is none, without copying the file into one new buffer.
+ * Cuts `content` around the block called `name`. Writing `before`, a new block and `after`
+ * replaces the block and keeps every other byte; a file without the block gets it appended.
  */
-export function replaceBlockBytes(
-  content: Buffer,
-  name: string,
-  block: Buffer[],
-  file: string,
-): ReplacedBlock {
+export function splitAtBlock(content: Buffer, name: string, file: string): BlockSplit {
   const location = findBlock(content, name, file);
   if (location === undefined) {
     const last = content.at(-1);
     const separator = last === undefined || last === 0x0a ? [] : [Buffer.from('\n')];
-    return { parts: [content, ...separator, ...block], unchanged: false };
+    return { before: [content, ...separator], old: Buffer.alloc(0), after: Buffer.alloc(0) };
   }
-  const old = content.subarray(location.start, location.end);
   return {
-    parts: [content.subarray(0, location.start), ...block, content.subarray(location.end)],
-    unchanged: piecesEqual(old, block),
+    before: [content.subarray(0, location.start)],
+    old: content.subarray(location.start, location.end),
+    after: content.subarray(location.end),
   };
-}
-
-function piecesEqual(bytes: Buffer, pieces: Buffer[]): boolean {
-  let offset = 0;
-  for (const piece of pieces) {
-    if (!piece.equals(bytes.subarray(offset, offset + piece.length))) {
-      return false;
-    }
-    offset += piece.length;
-  }
-  return offset === bytes.length;
 }
 
 /** Returns the text of the block called `name` (UTF-8), or undefined when there is none. */
@@ -184,13 +171,17 @@ export interface GateBlock {
  * also lists the lines in other blocks that are not entries as `keys write` writes them, since
  * anyone who can edit the file can wrap a key in marker lines.
  */
-export function findLinesOutsideBlocks(text: string | Buffer, gate?: GateBlock): OutsideLine[] {
+export function findLinesOutsideBlocks(
+  text: string | Buffer,
+  gate?: GateBlock,
+  firstLine = 1,
+): OutsideLine[] {
   const outside: OutsideLine[] = [];
   // Key lines inside the open block, which count as outside if the block never closes. Kept
   // as offsets, because an open block may contain 100,000 entries.
   let pending: { line: number; start: number; end: number }[] = [];
   let openName: string | undefined;
-  let lineNumber = 0;
+  let lineNumber = firstLine - 1;
   for (let offset = 0; offset <= text.length; ) {
     const newline =
       typeof text === 'string' ? text.indexOf('\n', offset) : text.indexOf(0x0a, offset);

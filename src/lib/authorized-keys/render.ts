@@ -2,7 +2,7 @@ import type { Client, Policy } from '../policy/schema.js';
 import { formatEntry } from './entry.js';
 import { checkGateCommand, type GateCommand } from './gate-command.js';
 import { eachKeyRecord } from './key-records.js';
-import type { IndexBuilder } from './lookup-index.js';
+import { type IndexBuilder, keyOffset } from './lookup-index.js';
 import { blockEnd, blockStart } from './managed-block.js';
 
 export { defaultGatePath } from './gate-command.js';
@@ -13,16 +13,24 @@ export interface RenderOptions extends GateCommand {
 }
 
 export interface RenderedBlock {
-  /** The block's text in UTF-8, markers and final newline included, in pieces of about 1 MiB. */
-  chunks: Buffer[];
-  /** Number of entry lines in the block. */
-  entryCount: number;
+  /**
+   * The block's text in UTF-8, markers and final newline included, in pieces of about 64 KiB.
+   * The entries are rendered as the pieces are read, so this can be iterated only once.
+   */
+  pieces: Iterable<Buffer>;
+  /** Number of entry lines in the block, complete once `pieces` has been read to the end. */
+  readonly entryCount: number;
+  /** Number of lines in the block, markers included, complete as entryCount is. */
+  readonly lineCount: number;
 }
 
 /** Size at which renderBlock turns the lines gathered so far into one piece of UTF-8. */
-const PIECE_CHARS = 1024 * 1024;
+const PIECE_CHARS = 64 * 1024;
 
-/** The parts of a policy that rendering reads: its audit log and its clients in order. */
+/**
+ * The parts of a policy that rendering reads: its audit log and its clients in order. The
+ * clients must come from a policy that passed parsePolicy (see eachKeyRecord).
+ */
 export interface RenderSource {
   settings: Pick<Policy, 'audit_log'>;
   clients: Iterable<Client>;
@@ -30,8 +38,9 @@ export interface RenderSource {
 
 /**
  * Renders the managed block for every active key in the policy, and adds each entry to `index`
- * if given. The text is kept as UTF-8 pieces, because 100,000 separate line strings plus their
- * joined copy took far more memory than the bytes themselves.
+ * if given, with the number of the piece it is in. The options are checked at once; the
+ * entries only as the pieces are read, so the caller can write each piece out and drop it.
+ * Throws AuthorizedKeysError, from the iteration, for a key that cannot be used.
  */
 export function renderBlock(
   policy: RenderSource,
@@ -43,31 +52,59 @@ export function renderBlock(
   checkGateCommand(command);
   // Checked before any entry is formatted, so an invalid block name fails at once.
   const start = blockStart(options.blockName, options.policyFile);
-  const chunks: Buffer[] = [];
-  let pending = `${start.join('\n')}\n`;
-  let pendingBytes = Buffer.byteLength(pending, 'utf8');
+  const end = blockEnd(options.blockName);
   let entryCount = 0;
-  for (const record of eachKeyRecord(policy.clients, options.now, policyFile)) {
-    if (record.status !== 'active') {
-      continue;
+  function* pieces(): Generator<Buffer> {
+    let pending = `${start.join('\n')}\n`;
+    let pendingBytes = Buffer.byteLength(pending, 'utf8');
+    let piece = 0;
+    const records = eachKeyRecord(policy.clients, options.now, policyFile, 'client');
+    for (const record of records) {
+      if (record.status !== 'active') {
+        continue;
+      }
+      const line = formatEntry(record, command);
+      const lineBytes = Buffer.byteLength(line, 'utf8');
+      if (index !== undefined) {
+        // The options and the key type are ASCII, so the key's offset is the same in bytes.
+        const keyStart = pendingBytes + keyOffset(line, record.key.base64);
+        index.add(record.key.base64, piece, pendingBytes, pendingBytes + lineBytes, keyStart);
+      }
+      pending += `${line}\n`;
+      pendingBytes += lineBytes + 1;
+      entryCount += 1;
+      if (pending.length >= PIECE_CHARS) {
+        yield Buffer.from(pending, 'utf8');
+        piece += 1;
+        pending = '';
+        pendingBytes = 0;
+      }
     }
-    const line = formatEntry(record, command);
-    const lineBytes = Buffer.byteLength(line, 'utf8');
-    index?.add(record.key.base64, chunks.length, pendingBytes, pendingBytes + lineBytes);
-    pending += `${line}\n`;
-    pendingBytes += lineBytes + 1;
-    entryCount += 1;
-    if (pending.length >= PIECE_CHARS) {
-      chunks.push(Buffer.from(pending, 'utf8'));
-      pending = '';
-      pendingBytes = 0;
-    }
+    yield Buffer.from(`${pending}${end}\n`, 'utf8');
   }
-  chunks.push(Buffer.from(`${pending}${blockEnd(options.blockName)}\n`, 'utf8'));
-  return { chunks, entryCount };
+  return {
+    pieces: pieces(),
+    get entryCount() {
+      return entryCount;
+    },
+    get lineCount() {
+      return start.length + entryCount + 1;
+    },
+  };
 }
 
-/** Returns the text of a rendered block as one string. */
+/**
+ * Parses every key of the policy as renderBlock does, without formatting anything, and throws
+ * the error renderBlock would throw. Lets a caller that cannot take back what it has written
+ * refuse before the first piece.
+ */
+export function checkKeys(policy: RenderSource, policyFile: string, now: Date): void {
+  for (const _record of eachKeyRecord(policy.clients, now, policyFile, 'client')) {
+    // Parsing is the check.
+  }
+}
+
+/** Reads a rendered block to the end and returns its text as one string. */
 export function blockText(rendered: RenderedBlock): string {
-  return Buffer.concat(rendered.chunks).toString('utf8');
+  return Buffer.concat(Array.from(rendered.pieces)).toString('utf8');
 }

@@ -111,6 +111,36 @@ export async function writeFileAtomic(
   mode: number,
   owner: FileOwner | undefined,
 ): Promise<void> {
+  const staged = await stageFile(file, mode);
+  try {
+    for (const piece of Buffer.isBuffer(content) ? [content] : content) {
+      await staged.write(piece);
+    }
+  } catch (error) {
+    await staged.discard();
+    throw error;
+  }
+  await staged.commit(owner);
+}
+
+/** A temporary file that will replace `file`, written in pieces before it is committed. */
+export interface StagedFile {
+  /** Appends `bytes`. */
+  write(bytes: Buffer): Promise<void>;
+  /**
+   * Sets mode and owner, fsyncs, renames the file over the target and fsyncs the directory.
+   * Removes the temporary file instead when any step fails.
+   */
+  commit(owner: FileOwner | undefined): Promise<void>;
+  /** Closes and removes the temporary file. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Creates the temporary file for writeFileAtomic, exclusively and with `mode`, next to `file`,
+ * so the rename replaces `file` in one step.
+ */
+export async function stageFile(file: string, mode: number): Promise<StagedFile> {
   const directory = dirname(file);
   const temporary = join(
     directory,
@@ -118,30 +148,28 @@ export async function writeFileAtomic(
   );
   // O_EXCL fails on any existing name, a planted symlink included.
   const handle = await open(temporary, 'wx', mode);
-  try {
-    for (const piece of Buffer.isBuffer(content) ? [content] : content) {
-      await writeAll(handle, piece);
-    }
-    await handle.chmod(mode);
-    if (owner !== undefined) {
-      await handle.chown(owner.uid, owner.gid);
-    }
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
+  const discard = async () => {
+    await handle.close().catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
-  await handle.close();
-  try {
-    await refuseSymlink(file);
-    // rename() replaces the directory entry itself and never follows a symlink at `file`.
-    await rename(temporary, file);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
-  await syncDirectory(directory);
+  };
+  const commit = async (owner: FileOwner | undefined) => {
+    try {
+      await handle.chmod(mode);
+      if (owner !== undefined) {
+        await handle.chown(owner.uid, owner.gid);
+      }
+      await handle.sync();
+      await handle.close();
+      await refuseSymlink(file);
+      // rename() replaces the directory entry itself and never follows a symlink at `file`.
+      await rename(temporary, file);
+    } catch (error) {
+      await discard();
+      throw error;
+    }
+    await syncDirectory(directory);
+  };
+  return { write: (bytes) => writeAll(handle, bytes), commit, discard };
 }
 
 /** Writes all of `bytes` at the handle's current position, however many calls that takes. */

@@ -54,6 +54,49 @@ describe('installBlock', () => {
     expect(readdirSync(dir)).toEqual(['authorized_keys']);
   });
 
+  it('compares pieces with the installed block without a temporary file', async () => {
+    writeFileSync(file, `# top\n${block}`, { mode: 0o600 });
+    const bytes = Buffer.from(block, 'utf8');
+    const pieces = [bytes.subarray(0, 7), bytes.subarray(7, 30), bytes.subarray(30)];
+    const result = await installBlock(file, pieces, options);
+    expect(result.changed).toBe(false);
+    expect(Buffer.concat(result.outside.before).toString()).toBe('# top\n');
+    expect(readdirSync(dir)).toEqual(['authorized_keys']);
+  });
+
+  it('block that stops early or runs longer is a change', async () => {
+    writeFileSync(file, `# top\n${block}# end\n`, { mode: 0o600 });
+    const bytes = Buffer.from(block, 'utf8');
+    const shorter = await installBlock(file, [bytes.subarray(0, 20)], options);
+    expect(shorter.changed).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(`# top\n${block.slice(0, 20)}# end\n`);
+    writeFileSync(file, `# top\n${block}# end\n`, { mode: 0o600 });
+    const longer = await installBlock(file, [bytes, Buffer.from('more\n')], options);
+    expect(longer.changed).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(`# top\n${block}more\n# end\n`);
+  });
+
+  it('piece that differs late keeps the equal start', async () => {
+    writeFileSync(file, `# top\n${block}`, { mode: 0o600 });
+    const same = Buffer.from(block, 'utf8').subarray(0, 25);
+    const rest = Buffer.from(changed, 'utf8').subarray(25);
+    const result = await installBlock(file, [same, rest], options);
+    expect(result.changed).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(`# top\n${Buffer.concat([same, rest])}`);
+    expect(readFileSync(`${file}.bak`, 'utf8')).toBe(`# top\n${block}`);
+  });
+
+  it('failing piece source leaves the file and no temporary file', async () => {
+    writeFileSync(file, `# top\n${block}`, { mode: 0o600 });
+    function* failing(): Generator<Buffer> {
+      yield Buffer.from(changed, 'utf8').subarray(0, 30);
+      throw new Error('bad key in the policy');
+    }
+    await expect(installBlock(file, failing(), options)).rejects.toThrow(/bad key/);
+    expect(readFileSync(file, 'utf8')).toBe(`# top\n${block}`);
+    expect(readdirSync(dir)).toEqual(['authorized_keys']);
+  });
+
   it('keeps foreign lines and backs up', async () => {
     const foreign = '# admin key\nssh-ed25519 AAAA admin\n';
     writeFileSync(file, `${foreign}${block}# after\n`, { mode: 0o600 });

@@ -7,7 +7,7 @@ import {
   findBlock,
   findLinesOutsideBlocks,
   formatBlock,
-  replaceBlockBytes,
+  splitAtBlock,
 } from '../../../src/lib/authorized-keys/managed-block.js';
 
 const block = formatBlock('default', '/etc/borg-gate/policy.yaml', ['entry one', 'entry two']);
@@ -20,38 +20,32 @@ function toLatin1(text: string): string {
 
 /** Replaces a block in file text held as latin1, as keys write does on the file's bytes. */
 function replaceBlock(text: string, name: string, newText: string, file: string): string {
-  const content = Buffer.from(text, 'latin1');
-  const replaced = replaceBlockBytes(content, name, [Buffer.from(newText, 'utf8')], file);
-  return Buffer.concat(replaced.parts).toString('latin1');
+  const split = splitAtBlock(Buffer.from(text, 'latin1'), name, file);
+  return Buffer.concat([...split.before, Buffer.from(newText, 'utf8'), split.after]).toString(
+    'latin1',
+  );
 }
 
-describe('replaceBlockBytes', () => {
-  it('reports unchanged block', () => {
-    const content = Buffer.from(`# top\n${toLatin1(block)}`, 'latin1');
-    const same = replaceBlockBytes(content, 'default', [Buffer.from(block, 'utf8')], 'ak');
-    expect(same.unchanged).toBe(true);
-    const changed = replaceBlockBytes(content, 'default', [Buffer.from(newBlock, 'utf8')], 'ak');
-    expect(changed.unchanged).toBe(false);
+describe('splitAtBlock', () => {
+  it('cuts around the block and keeps its old bytes', () => {
+    const content = Buffer.from(`# top\n${toLatin1(block)}after\n`, 'latin1');
+    const split = splitAtBlock(content, 'default', 'ak');
+    expect(Buffer.concat(split.before).toString('latin1')).toBe('# top\n');
+    expect(split.old.toString('utf8')).toBe(block);
+    expect(split.after.toString('latin1')).toBe('after\n');
   });
 
-  it('compares a block in pieces', () => {
-    const content = Buffer.from(toLatin1(block), 'latin1');
-    const bytes = Buffer.from(block, 'utf8');
-    const pieces = [bytes.subarray(0, 7), bytes.subarray(7, 30), bytes.subarray(30)];
-    const replaced = replaceBlockBytes(content, 'default', pieces, 'ak');
-    expect(replaced.unchanged).toBe(true);
-    expect(Buffer.concat(replaced.parts).equals(content)).toBe(true);
+  it('file without the block keeps everything before it', () => {
+    const split = splitAtBlock(Buffer.from('ssh-ed25519 AAAA admin'), 'default', 'ak');
+    expect(Buffer.concat(split.before).toString()).toBe('ssh-ed25519 AAAA admin\n');
+    expect(split.old.length).toBe(0);
+    expect(split.after.length).toBe(0);
   });
 
-  it('longer file is not unchanged', () => {
-    const content = Buffer.from(toLatin1(block), 'latin1');
-    const pieces = [Buffer.from(block, 'utf8').subarray(0, 20)];
-    expect(replaceBlockBytes(content, 'default', pieces, 'ak').unchanged).toBe(false);
-  });
-
-  it('new block is never unchanged', () => {
-    const replaced = replaceBlockBytes(Buffer.alloc(0), 'default', [Buffer.from(block)], 'ak');
-    expect(replaced.unchanged).toBe(false);
+  it('empty file has nothing around the block', () => {
+    const split = splitAtBlock(Buffer.alloc(0), 'default', 'ak');
+    expect(Buffer.concat(split.before).length).toBe(0);
+    expect(split.old.length + split.after.length).toBe(0);
   });
 });
 

@@ -3,7 +3,7 @@ import { formatEntry } from '../../../src/lib/authorized-keys/entry.js';
 import { collectKeyRecords } from '../../../src/lib/authorized-keys/key-records.js';
 import { formatIndex, IndexBuilder } from '../../../src/lib/authorized-keys/lookup-index.js';
 import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
-import { blockText, renderBlock } from '../../../src/lib/authorized-keys/render.js';
+import { blockText, checkKeys, renderBlock } from '../../../src/lib/authorized-keys/render.js';
 import { makePolicy, randomPublicKey } from './fixtures.js';
 
 const options = {
@@ -48,16 +48,50 @@ describe('renderBlock', () => {
   it('small policy equals formatBlock', () => {
     const policy = policyOf(12);
     const rendered = render(policy);
-    expect(rendered.chunks).toHaveLength(1);
-    expect(blockText(rendered)).toBe(expected(policy).block);
+    const pieces = Array.from(rendered.pieces);
+    expect(pieces).toHaveLength(1);
+    expect(Buffer.concat(pieces).toString('utf8')).toBe(expected(policy).block);
     expect(rendered.entryCount).toBe(expected(policy).entries.length);
+    expect(rendered.lineCount).toBe(expected(policy).block.split('\n').length - 1);
   });
 
   it('large policy spans pieces', () => {
     const policy = policyOf(9000);
     const rendered = render(policy);
-    expect(rendered.chunks.length).toBeGreaterThan(1);
-    expect(blockText(rendered)).toBe(expected(policy).block);
+    const pieces = Array.from(rendered.pieces);
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(Buffer.concat(pieces).toString('utf8')).toBe(expected(policy).block);
+  });
+
+  it('renders entries only as the pieces are read', () => {
+    const policy = policyOf(9000);
+    const index = new IndexBuilder();
+    const rendered = render(policy, index);
+    expect(rendered.entryCount).toBe(0);
+    const first = (rendered.pieces as Generator<Buffer>).next();
+    expect(first.done).toBe(false);
+    expect(rendered.entryCount).toBeGreaterThan(0);
+    expect(rendered.entryCount).toBeLessThan(expected(policy).entries.length);
+    expect(blockText(rendered)).not.toBe('');
+    expect(rendered.entryCount).toBe(expected(policy).entries.length);
+  });
+
+  it('bad key fails the iteration and checkKeys', () => {
+    const policy = policyOf(5);
+    policy.clients[3]!.keys = ['ssh-ed25519 AAAA client-3'];
+    const rendered = render(policy);
+    expect(() => blockText(rendered)).toThrow(/clients\[3\]\.keys\[0\] \(client "client-3"\)/);
+    const { clients, ...settings } = policy;
+    expect(() => checkKeys({ settings, clients }, 'policy.yaml', options.now)).toThrow(
+      /clients\[3\]\.keys\[0\]/,
+    );
+  });
+
+  it('key listed twice in one client fails', () => {
+    const policy = policyOf(3);
+    const key = randomPublicKey();
+    policy.clients[1]!.keys = [key, `${key} again`];
+    expect(() => blockText(render(policy))).toThrow(/already listed earlier in the same client/);
   });
 
   it('invalid block name renders nothing', () => {
@@ -72,27 +106,27 @@ describe('IndexBuilder', () => {
   it('index equals formatIndex across pieces', () => {
     const policy = policyOf(9000);
     const index = new IndexBuilder();
-    const rendered = render(policy, index);
+    const blockPieces = Array.from(render(policy, index).pieces);
     const hash = 'a'.repeat(64);
-    const pieces = Array.from(index.pieces(hash, options, rendered.chunks));
+    const pieces = Array.from(index.pieces(hash, options, blockPieces));
     const text = Buffer.concat(pieces).toString('utf8');
     expect(text).toBe(formatIndex(hash, options, expected(policy).entries));
     expect(index.byteLength(hash, options)).toBe(Buffer.byteLength(text));
     // A second call yields the same bytes.
-    expect(Buffer.concat(Array.from(index.pieces(hash, options, rendered.chunks)))).toEqual(
+    expect(Buffer.concat(Array.from(index.pieces(hash, options, blockPieces)))).toEqual(
       Buffer.concat(pieces),
     );
   });
 
   it('key that prefixes another sorts first', () => {
     const index = new IndexBuilder();
-    const block = [Buffer.from('long-entry\nshort-entry\n')];
-    index.add('AAAAB', 0, 0, 10);
-    index.add('AAAA', 0, 11, 22);
+    const block = [Buffer.from('o ssh-x AAAAB long\no ssh-x AAAA short\n')];
+    index.add('AAAAB', 0, 0, 18, 8);
+    index.add('AAAA', 0, 19, 37, 27);
     const text = Buffer.concat(Array.from(index.pieces('b'.repeat(64), options, block)));
     expect(text.toString().split('\n').slice(5, 7)).toEqual([
-      'AAAA short-entry',
-      'AAAAB long-entry',
+      'AAAA o ssh-x AAAA short',
+      'AAAAB o ssh-x AAAAB long',
     ]);
   });
 });
