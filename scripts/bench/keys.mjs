@@ -28,17 +28,16 @@ function keysCommand(gate, policy, verb, extra = []) {
   return [gate, 'keys', verb, '--policy', policy.file, '--gate-path', gate, ...extra];
 }
 
-/** `keys write` into an authorized_keys file that contains one unmanaged key, as on a first run. */
-function writeCommand(gate, policy) {
+/**
+ * `keys write` into an authorized_keys file that contains one unmanaged key, as on a first run,
+ * with or without the lookup index.
+ */
+function writeCommand(gate, policy, withIndex) {
   const authorizedKeys = join(policy.dir, 'authorized_keys');
   rmSync(policy.indexFile, { force: true });
   writeFileSync(authorizedKeys, `${randomPublicKey()} admin@bench\n`, { mode: 0o600 });
-  return keysCommand(gate, policy, 'write', [
-    '--file',
-    authorizedKeys,
-    '--index',
-    policy.indexFile,
-  ]);
+  const index = withIndex ? ['--index', policy.indexFile] : [];
+  return keysCommand(gate, policy, 'write', ['--file', authorizedKeys, ...index]);
 }
 
 /** Renders once with output kept and checks that every client's key is in it. */
@@ -171,8 +170,10 @@ export async function measureKeys(root, options) {
     await checkRender(options.gate, policy, usageFile);
   }
   const render = (size) => keysCommand(options.gate, policies[size], 'render');
-  const write = (size) => writeCommand(options.gate, policies[size]);
+  const write = (size) => writeCommand(options.gate, policies[size], true);
+  const writeOnly = (size) => writeCommand(options.gate, policies[size], false);
   const rendered = await measureBoth(options.keysRuns, render, usageFile);
+  const writtenOnly = await measureBoth(options.keysRuns, writeOnly, usageFile);
   const written = await measureBoth(options.keysRuns, write, usageFile);
   const lookups = await measureLookups(options.gate, policies.large, options, usageFile);
   // Last, because the edits make the lookup index stale.
@@ -180,6 +181,7 @@ export async function measureKeys(root, options) {
   const changedWrite = await measureBoth(options.keysRuns, write, usageFile, policies);
   return [
     ...generatorRows('render', policies.large, rendered),
+    ...generatorRows('write', policies.large, writtenOnly),
     ...generatorRows('write --index', policies.large, written),
     ...generatorRows('render', policies.large, changedRender, true),
     ...generatorRows('write --index', policies.large, changedWrite, true),
