@@ -210,7 +210,7 @@ describe('keys CLI', () => {
     expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
     // A hand edit drops the last entry, so the next write changes the block.
     const lines = readFileSync(file, 'utf8').split('\n');
-    const lastEntry = lines.findLastIndex((line) => line.startsWith('command='));
+    const lastEntry = lines.map((line) => line.startsWith('command=')).lastIndexOf(true);
     lines.splice(lastEntry, 1);
     writeFileSync(file, `${lines.join('\n')}${keys[2]} after\n`);
     const written = await runGate(['keys', 'write', ...base]);

@@ -6,7 +6,7 @@ import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { gateEntryPattern } from '../../lib/authorized-keys/entry.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
 import { type InstallResult, installBlock, parseMode } from '../../lib/authorized-keys/install.js';
-import { IndexBuilder } from '../../lib/authorized-keys/lookup-index.js';
+import { type BlockSource, IndexBuilder } from '../../lib/authorized-keys/lookup-index.js';
 import { extractBlock, type GateBlock } from '../../lib/authorized-keys/managed-block.js';
 import { blockText, checkKeys, renderBlock } from '../../lib/authorized-keys/render.js';
 import {
@@ -82,9 +82,8 @@ function lineCount(bytes: Buffer): number {
 
 /**
  * Renders the block, installs it, and writes the lookup index when `indexFile` is set. The
- * block's pieces are written as they are rendered; only the index keeps them, because its
- * lines are the block's entries in another order. A function of its own, so those pieces are
- * garbage before runWrite reads the file again.
+ * block's pieces are written as they are rendered and not kept; the index reads its entries
+ * back from the new file before that replaces authorized_keys.
  */
 async function writeBlockAndIndex(
   args: KeysArgs & { owner?: string; mode?: string },
@@ -97,33 +96,28 @@ async function writeBlockAndIndex(
   const policy = await loadPolicyClients(file);
   try {
     const rendered = renderBlock(policy, file, options, index);
-    const kept: Buffer[] = [];
-    const pieces = index === undefined ? rendered.pieces : keepEach(rendered.pieces, kept);
-    const result = await installBlock(target, pieces, {
+    const { sourceSha256, sourceStamp } = policy;
+    // Written before authorized_keys is replaced, so a failed index leaves both as they were.
+    const withNewBlock = async (block: BlockSource) => {
+      if (indexFile === undefined || index === undefined) {
+        return;
+      }
+      // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
+      await writeIfChanged(
+        indexFile,
+        () => index.pieces(sourceSha256, options, block, sourceStamp),
+        index.byteLength(sourceSha256, options, sourceStamp),
+      );
+    };
+    const result = await installBlock(target, rendered.pieces, {
       blockName: args.block,
       owner: args.owner,
       mode: parseMode(args.mode),
+      withNewBlock,
     });
-    if (indexFile !== undefined && index !== undefined) {
-      // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
-      const { sourceSha256, sourceStamp } = policy;
-      await writeIfChanged(
-        indexFile,
-        () => index.pieces(sourceSha256, options, kept, sourceStamp),
-        index.byteLength(sourceSha256, options, sourceStamp),
-      );
-    }
     return { ...result, entryCount: rendered.entryCount, lineCount: rendered.lineCount, file };
   } finally {
     policy.close();
-  }
-}
-
-/** Yields `pieces` and appends each one to `kept`. */
-function* keepEach(pieces: Iterable<Buffer>, kept: Buffer[]): Generator<Buffer> {
-  for (const piece of pieces) {
-    kept.push(piece);
-    yield piece;
   }
 }
 

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { AuthorizedKeysError } from './errors.js';
+import { type BlockSource, bufferSource } from './lookup-index.js';
 import { type BlockSplit, splitAtBlock } from './managed-block.js';
 import {
   type FileOwner,
@@ -39,6 +40,11 @@ export interface InstallOptions {
   blockName: string;
   /** File mode, one of ALLOWED_MODES; DEFAULT_MODE when absent. */
   mode?: number;
+  /**
+   * Runs once the new block is complete and before the file is replaced, with a way to read
+   * the block's bytes back. An error it throws leaves the file as it was.
+   */
+  withNewBlock?: (block: BlockSource) => Promise<void>;
 }
 
 export interface InstallResult {
@@ -75,9 +81,11 @@ export async function installBlock(
     const unchanged = output.matchesOld();
     const outside = { before: split.before, after: split.after };
     if (current !== undefined && unchanged && current.mode === mode) {
+      await options.withNewBlock?.(output.blockSource());
       return { changed: false, outside };
     }
     const staged = await output.finish();
+    await options.withNewBlock?.(output.blockSource());
     let backupFile: string | undefined;
     if (current !== undefined && !unchanged) {
       backupFile = `${file}.bak`;
@@ -118,6 +126,24 @@ class BlockOutput {
     }
     await this.staged?.write(piece);
     this.offset = end;
+  }
+
+  /**
+   * Reads the new block: from the temporary file when there is one, else from the old block,
+   * which the new one equals. The temporary file still belongs to this process, so no other
+   * user can have changed it.
+   */
+  blockSource(): BlockSource {
+    const staged = this.staged;
+    if (staged === undefined) {
+      return bufferSource(this.split.old);
+    }
+    const start = this.split.before.reduce((total, bytes) => total + bytes.length, 0);
+    return {
+      copy: (target, targetOffset, offset, length) => {
+        staged.read(target, targetOffset, start + offset, length);
+      },
+    };
   }
 
   /** True when no piece differed and the new block is exactly as long as the old one. */

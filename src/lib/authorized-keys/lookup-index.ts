@@ -42,38 +42,61 @@ function formatHeader(policyHash: string, policyStamp: string, command: GateComm
   return HEADER_START + policyHash + STAMP_START + policyStamp + headerEnd(command);
 }
 
-/** Numbers IndexBuilder records per entry: piece, start, end, and where the base64 starts. */
+/** Where IndexBuilder reads the entries: the rendered block's bytes, by offset in the block. */
+export interface BlockSource {
+  /** Copies `length` bytes of the block, from `offset` on, into `target` at `targetOffset`. */
+  copy(target: Buffer, targetOffset: number, offset: number, length: number): void;
+}
+
+/** A BlockSource for a block held in memory. */
+export function bufferSource(block: Buffer): BlockSource {
+  return {
+    copy: (target, targetOffset, offset, length) => {
+      block.copy(target, targetOffset, offset, offset + length);
+    },
+  };
+}
+
+/** Numbers IndexBuilder records per entry: key start and length, entry start and length. */
 const SPAN_FIELDS = 4;
 
 /**
- * Collects the entries of a rendered block for the lookup index as byte ranges of the block's
- * pieces, so each entry's text exists once in memory, in the block, and the builder itself
- * holds four numbers per entry.
+ * Collects what the lookup index needs of a block as it is rendered: each entry's key, and
+ * where the entry lies in the block. The entries themselves are read back from the block when
+ * the index is written, so the builder holds the keys (base64, about 70 bytes for Ed25519)
+ * and four numbers per entry, not the lines.
  */
 export class IndexBuilder {
+  /** Every key's base64, one after another. */
+  private keys = Buffer.allocUnsafe(64 * 1024);
+  private keyBytes = 0;
   /** SPAN_FIELDS numbers per entry, in block order. */
   private spans = new Float64Array(1024 * SPAN_FIELDS);
   private count = 0;
   private bytes = 0;
 
-  /**
-   * Records that the entry whose key is `base64` is bytes [start, end) of block piece `piece`,
-   * and that `base64` starts at byte `keyStart` of that piece.
-   */
-  add(base64: string, piece: number, start: number, end: number, keyStart: number): void {
+  /** Records that the entry for the key `base64` is bytes [start, end) of the block. */
+  add(base64: string, start: number, end: number): void {
+    if (this.keyBytes + base64.length > this.keys.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.keys.length * 2, base64.length));
+      this.keys.copy(grown, 0, 0, this.keyBytes);
+      this.keys = grown;
+    }
     if ((this.count + 1) * SPAN_FIELDS > this.spans.length) {
       const grown = new Float64Array(this.spans.length * 2);
       grown.set(this.spans);
       this.spans = grown;
     }
+    const keyLength = this.keys.write(base64, this.keyBytes, 'latin1');
     const at = this.count * SPAN_FIELDS;
-    this.spans[at] = piece;
-    this.spans[at + 1] = start;
-    this.spans[at + 2] = end;
-    this.spans[at + 3] = keyStart;
+    this.spans[at] = this.keyBytes;
+    this.spans[at + 1] = keyLength;
+    this.spans[at + 2] = start;
+    this.spans[at + 3] = end - start;
+    this.keyBytes += keyLength;
     this.count += 1;
     // The key, a space, the entry and a newline.
-    this.bytes += base64.length + 1 + (end - start) + 1;
+    this.bytes += keyLength + 1 + (end - start) + 1;
   }
 
   /** Returns the index's length in bytes, as pieces() yields it. */
@@ -83,33 +106,37 @@ export class IndexBuilder {
   }
 
   /**
-   * Yields the index in pieces of about PIECE_BYTES, its lines sorted by key. `blockPieces` are the
-   * pieces the ranges refer to. `policyStamp` is the policy file's stamp when the hashed bytes
-   * were read, or undefined when it must not be recorded. Call it again to yield it again.
+   * Yields the index in pieces of about PIECE_BYTES, its lines sorted by key, with each entry
+   * read from `block`. `policyStamp` is the policy file's stamp when the hashed bytes were
+   * read, or undefined when it must not be recorded. Call it again to yield it again.
    */
   *pieces(
     policyHash: string,
     command: GateCommand,
-    blockPieces: Buffer[],
+    block: BlockSource,
     policyStamp?: string,
   ): Generator<Buffer> {
-    const { order, keyEnds } = this.sortedEntries(blockPieces);
     const spans = this.spans;
     let buffer = Buffer.allocUnsafe(PIECE_BYTES);
     let used = buffer.write(formatHeader(policyHash, policyStamp ?? NO_STAMP, command), 'utf8');
-    for (const entry of order) {
+    for (const entry of this.sortedEntries()) {
       const at = entry * SPAN_FIELDS;
-      const block = blockPieces[spans[at]!]!;
-      const [start, end, keyStart] = [spans[at + 1]!, spans[at + 2]!, spans[at + 3]!];
-      const length = keyEnds[entry]! - keyStart + 1 + (end - start) + 1;
+      const [keyStart, keyLength, start, entryLength] = [
+        spans[at]!,
+        spans[at + 1]!,
+        spans[at + 2]!,
+        spans[at + 3]!,
+      ];
+      const length = keyLength + 1 + entryLength + 1;
       if (used + length > buffer.length) {
         yield buffer.subarray(0, used);
         buffer = Buffer.allocUnsafe(Math.max(PIECE_BYTES, length));
         used = 0;
       }
-      used += block.copy(buffer, used, keyStart, keyEnds[entry]);
+      used += this.keys.copy(buffer, used, keyStart, keyStart + keyLength);
       buffer[used] = 0x20;
-      used += 1 + block.copy(buffer, used + 1, start, end);
+      block.copy(buffer, used + 1, start, entryLength);
+      used += 1 + entryLength;
       buffer[used] = 0x0a;
       used += 1;
     }
@@ -118,32 +145,23 @@ export class IndexBuilder {
 
   /**
    * Returns the entry numbers sorted by key in byte order, as the reader compares them. A key
-   * that is a prefix of another sorts first, as "<key> " does in the reader. The keys are
-   * compared where they lie in the block, because a string per key took tens of megabytes at
-   * 100,000 entries.
+   * that is a prefix of another sorts first, as "<key> " does in the reader.
    */
-  private sortedEntries(blockPieces: Buffer[]): { order: Uint32Array; keyEnds: Float64Array } {
-    const spans = this.spans;
-    const keyEnds = new Float64Array(this.count);
-    for (let entry = 0; entry < this.count; entry += 1) {
-      const at = entry * SPAN_FIELDS;
-      keyEnds[entry] = blockPieces[spans[at]!]!.indexOf(0x20, spans[at + 3]);
-    }
+  private sortedEntries(): Uint32Array {
+    const { keys, spans } = this;
     const order = Uint32Array.from({ length: this.count }, (_, entry) => entry);
-    order.sort((left, right) => {
-      const a = left * SPAN_FIELDS;
-      const b = right * SPAN_FIELDS;
-      const [leftBlock, rightBlock] = [blockPieces[spans[a]!]!, blockPieces[spans[b]!]!];
-      const byKey = leftBlock.compare(
-        rightBlock,
-        spans[b + 3],
-        keyEnds[right],
-        spans[a + 3],
-        keyEnds[left],
+    return order.sort((left, right) => {
+      const [a, b] = [left * SPAN_FIELDS, right * SPAN_FIELDS];
+      const [aStart, bStart] = [spans[a]!, spans[b]!];
+      const byKey = keys.compare(
+        keys,
+        bStart,
+        bStart + spans[b + 1]!,
+        aStart,
+        aStart + spans[a + 1]!,
       );
       return byKey === 0 ? left - right : byKey;
     });
-    return { order, keyEnds };
   }
 }
 
@@ -155,25 +173,15 @@ export function formatIndex(
   policyStamp?: string,
 ): string {
   const builder = new IndexBuilder();
-  const blockPieces = entries.map((entry) => Buffer.from(entry.line, 'utf8'));
-  entries.forEach((entry, piece) => {
-    const keyStart = Buffer.byteLength(entry.line.slice(0, keyOffset(entry.line, entry.base64)));
-    builder.add(entry.base64, piece, 0, blockPieces[piece]!.length, keyStart);
+  const lines = entries.map((entry) => Buffer.from(entry.line, 'utf8'));
+  let offset = 0;
+  entries.forEach((entry, index) => {
+    builder.add(entry.base64, offset, offset + lines[index]!.length);
+    offset += lines[index]!.length;
   });
-  const pieces = builder.pieces(policyHash, command, blockPieces, policyStamp);
+  const block = bufferSource(Buffer.concat(lines));
+  const pieces = builder.pieces(policyHash, command, block, policyStamp);
   return Buffer.concat(Array.from(pieces)).toString('utf8');
-}
-
-/**
- * Returns where `base64` starts in an entry line: after the options and the key type, which
- * contain no space followed by a key's base64.
- */
-export function keyOffset(line: string, base64: string): number {
-  const at = line.indexOf(` ${base64}`);
-  if (at === -1) {
-    throw new Error(`entry line does not contain its key ${base64.slice(0, 24)}...`);
-  }
-  return at + 1;
 }
 
 /** An open index file that passed the owner and mode checks. */

@@ -2,7 +2,7 @@ import type { Client, Policy } from '../policy/schema.js';
 import { formatEntry } from './entry.js';
 import { checkGateCommand, type GateCommand } from './gate-command.js';
 import { eachKeyRecord } from './key-records.js';
-import { type IndexBuilder, keyOffset } from './lookup-index.js';
+import type { IndexBuilder } from './lookup-index.js';
 import { blockEnd, blockStart } from './managed-block.js';
 
 export { defaultGatePath } from './gate-command.js';
@@ -38,7 +38,7 @@ export interface RenderSource {
 
 /**
  * Renders the managed block for every active key in the policy, and adds each entry to `index`
- * if given, with the number of the piece it is in. The options are checked at once; the
+ * if given, with its place in the block. The options are checked at once; the
  * entries only as the pieces are read, so the caller can write each piece out and drop it.
  * Throws AuthorizedKeysError, from the iteration, for a key that cannot be used.
  */
@@ -57,7 +57,8 @@ export function renderBlock(
   function* pieces(): Generator<Buffer> {
     let pending = `${start.join('\n')}\n`;
     let pendingBytes = Buffer.byteLength(pending, 'utf8');
-    let piece = 0;
+    /** Bytes of the pieces yielded so far. */
+    let done = 0;
     const records = eachKeyRecord(policy.clients, options.now, policyFile, 'client');
     for (const record of records) {
       if (record.status !== 'active') {
@@ -65,17 +66,13 @@ export function renderBlock(
       }
       const line = formatEntry(record, command);
       const lineBytes = Buffer.byteLength(line, 'utf8');
-      if (index !== undefined) {
-        // The options and the key type are ASCII, so the key's offset is the same in bytes.
-        const keyStart = pendingBytes + keyOffset(line, record.key.base64);
-        index.add(record.key.base64, piece, pendingBytes, pendingBytes + lineBytes, keyStart);
-      }
+      index?.add(record.key.base64, done + pendingBytes, done + pendingBytes + lineBytes);
       pending += `${line}\n`;
       pendingBytes += lineBytes + 1;
       entryCount += 1;
       if (pending.length >= PIECE_CHARS) {
         yield Buffer.from(pending, 'utf8');
-        piece += 1;
+        done += pendingBytes;
         pending = '';
         pendingBytes = 0;
       }

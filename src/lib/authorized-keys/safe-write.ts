@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, readSync } from 'node:fs';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AuthorizedKeysError } from './errors.js';
@@ -127,6 +127,8 @@ export async function writeFileAtomic(
 export interface StagedFile {
   /** Appends `bytes`. */
   write(bytes: Buffer): Promise<void>;
+  /** Reads `length` bytes written before, from `position` on, into `target` at `targetOffset`. */
+  read(target: Buffer, targetOffset: number, position: number, length: number): void;
   /**
    * Sets mode and owner, fsyncs, renames the file over the target and fsyncs the directory.
    * Removes the temporary file instead when any step fails.
@@ -147,7 +149,8 @@ export async function stageFile(file: string, mode: number): Promise<StagedFile>
     `.${basename(file)}.borg-gate-${randomBytes(6).toString('hex')}`,
   );
   // O_EXCL fails on any existing name, a planted symlink included.
-  const handle = await open(temporary, 'wx', mode);
+  // wx+ opens for reading too, so StagedFile.read can return what was written.
+  const handle = await open(temporary, 'wx+', mode);
   const discard = async () => {
     await handle.close().catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
@@ -169,7 +172,22 @@ export async function stageFile(file: string, mode: number): Promise<StagedFile>
     }
     await syncDirectory(directory);
   };
-  return { write: (bytes) => writeAll(handle, bytes), commit, discard };
+  const read = (target: Buffer, targetOffset: number, position: number, length: number) => {
+    for (let done = 0; done < length; ) {
+      const count = readSync(
+        handle.fd,
+        target,
+        targetOffset + done,
+        length - done,
+        position + done,
+      );
+      if (count === 0) {
+        throw new Error(`${temporary} ends before byte ${position + length}`);
+      }
+      done += count;
+    }
+  };
+  return { write: (bytes) => writeAll(handle, bytes), read, commit, discard };
 }
 
 /** Writes all of `bytes` at the handle's current position, however many calls that takes. */

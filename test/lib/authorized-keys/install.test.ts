@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installBlock, parseMode } from '../../../src/lib/authorized-keys/install.js';
+import type { BlockSource } from '../../../src/lib/authorized-keys/lookup-index.js';
 import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
 import { fileHasContent } from '../../../src/lib/authorized-keys/safe-write.js';
 
@@ -93,6 +94,44 @@ describe('installBlock', () => {
       throw new Error('bad key in the policy');
     }
     await expect(installBlock(file, failing(), options)).rejects.toThrow(/bad key/);
+    expect(readFileSync(file, 'utf8')).toBe(`# top\n${block}`);
+    expect(readdirSync(dir)).toEqual(['authorized_keys']);
+  });
+
+  it('withNewBlock reads the new block before the file is replaced', async () => {
+    writeFileSync(file, `# top\n${block}`, { mode: 0o600 });
+    const seen: string[] = [];
+    const readBlock = (length: number) => async (source: BlockSource) => {
+      const bytes = Buffer.alloc(length);
+      source.copy(bytes, 0, 0, length);
+      seen.push(bytes.toString());
+      // The file is replaced only after this returns.
+      seen.push(readFileSync(file, 'utf8'));
+    };
+    const result = await installBlock(file, changed, {
+      ...options,
+      withNewBlock: readBlock(Buffer.byteLength(changed)),
+    });
+    expect(result.changed).toBe(true);
+    expect(seen).toEqual([changed, `# top\n${block}`]);
+    seen.length = 0;
+    // Unchanged: the block is read from the installed bytes, and no file is written.
+    const again = await installBlock(file, changed, {
+      ...options,
+      withNewBlock: readBlock(Buffer.byteLength(changed)),
+    });
+    expect(again.changed).toBe(false);
+    expect(seen).toEqual([changed, `# top\n${changed}`]);
+  });
+
+  it('failing withNewBlock leaves the file as it was', async () => {
+    writeFileSync(file, `# top\n${block}`, { mode: 0o600 });
+    const failing = async () => {
+      throw new Error('index directory is full');
+    };
+    await expect(
+      installBlock(file, changed, { ...options, withNewBlock: failing }),
+    ).rejects.toThrow(/index directory is full/);
     expect(readFileSync(file, 'utf8')).toBe(`# top\n${block}`);
     expect(readdirSync(dir)).toEqual(['authorized_keys']);
   });
