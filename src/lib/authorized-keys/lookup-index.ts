@@ -60,6 +60,9 @@ export function bufferSource(block: Buffer): BlockSource {
 /** Numbers IndexBuilder records per entry: key start and length, entry start and length. */
 const SPAN_FIELDS = 4;
 
+/** Largest block IndexBuilder takes, so every offset is a small integer for V8 (1 GiB). */
+const MAX_BLOCK_BYTES = 2 ** 30 - 1;
+
 /**
  * Collects what the lookup index needs of a block as it is rendered: each entry's key, and
  * where the entry lies in the block. The entries themselves are read back from the block when
@@ -70,8 +73,11 @@ export class IndexBuilder {
   /** Every key's base64, one after another. */
   private keys = Buffer.allocUnsafe(64 * 1024);
   private keyBytes = 0;
-  /** SPAN_FIELDS numbers per entry, in block order. */
-  private spans = new Float64Array(1024 * SPAN_FIELDS);
+  /**
+   * SPAN_FIELDS numbers per entry, in block order. Uint32, so the sort's comparison reads
+   * small integers and allocates no number objects, which would fill V8's young generation.
+   */
+  private spans = new Uint32Array(1024 * SPAN_FIELDS);
   private count = 0;
   private bytes = 0;
 
@@ -82,8 +88,13 @@ export class IndexBuilder {
       this.keys.copy(grown, 0, 0, this.keyBytes);
       this.keys = grown;
     }
+    if (end > MAX_BLOCK_BYTES) {
+      throw new AuthorizedKeysError(
+        `the managed block is over ${MAX_BLOCK_BYTES} bytes, too large for a lookup index`,
+      );
+    }
     if ((this.count + 1) * SPAN_FIELDS > this.spans.length) {
-      const grown = new Float64Array(this.spans.length * 2);
+      const grown = new Uint32Array(this.spans.length * 2);
       grown.set(this.spans);
       this.spans = grown;
     }
