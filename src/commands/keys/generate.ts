@@ -7,9 +7,19 @@ import { gateEntryPattern } from '../../lib/authorized-keys/entry.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
 import { type InstallResult, installBlock, parseMode } from '../../lib/authorized-keys/install.js';
 import { type BlockSource, IndexBuilder } from '../../lib/authorized-keys/lookup-index.js';
-import { extractBlock, type GateBlock } from '../../lib/authorized-keys/managed-block.js';
-import { blockText, checkKeys, renderBlock } from '../../lib/authorized-keys/render.js';
 import {
+  type BlockSplit,
+  type GateBlock,
+  splitAtBlock,
+} from '../../lib/authorized-keys/managed-block.js';
+import {
+  blockText,
+  checkKeys,
+  type RenderOptions,
+  renderBlock,
+} from '../../lib/authorized-keys/render.js';
+import {
+  type CurrentFile,
   fileHasContent,
   readCurrentFile,
   writeFileAtomic,
@@ -129,28 +139,40 @@ async function writeBlockAndIndex(
 export async function runCheck(args: KeysArgs & { mode?: string }): Promise<number> {
   const target = authorizedKeysFileOf(args);
   const expectedMode = parseMode(args.mode);
-  const policy = await loadPolicyClients(policyFileOf(args));
-  const { file } = policy;
-  let rendered: string;
+  const file = policyFileOf(args);
+  const options = renderOptionsOf(args);
+  const policy = await loadPolicyClients(file);
+  let current: CurrentFile | undefined;
+  let split: BlockSplit;
+  let same: boolean;
   try {
-    rendered = blockText(renderBlock(policy, file, renderOptionsOf(args)));
+    current = await readCurrentFile(target);
+    split = splitAtBlock(current?.content ?? Buffer.alloc(0), args.block, target);
+    same = piecesEqual(renderBlock(policy, file, options).pieces, split.old);
   } finally {
     policy.close();
   }
-  const current = await readCurrentFile(target);
-  const text = current?.content.toString('latin1') ?? '';
-  const installed = extractBlock(text, args.block, target) ?? '';
-  const diff = unifiedDiff(installed, rendered, `${target} (installed)`, `${file} (policy)`);
   let status = 0;
-  if (diff !== '') {
-    process.stdout.write(diff);
-    process.stderr.write(
-      `borg-gate: the managed block in ${target} differs from the policy; run "borg-gate keys write" to update it\n`,
-    );
-    status = 1;
+  if (!same) {
+    // Rendered again as text only on drift, so a matching file never costs the whole block.
+    const rendered = await renderText(file, options);
+    const installed = split.old.toString('utf8');
+    const diff = unifiedDiff(installed, rendered, `${target} (installed)`, `${file} (policy)`);
+    if (diff !== '') {
+      process.stdout.write(diff);
+      process.stderr.write(
+        `borg-gate: the managed block in ${target} differs from the policy; run "borg-gate keys write" to update it\n`,
+      );
+      status = 1;
+    }
   }
   // The policy does not control a key outside the managed blocks, and keys write keeps it.
-  if (warnAboutOutsideLines(text, target, gateBlockOf(args)) > 0) {
+  const before = Buffer.concat(split.before);
+  const afterBlock = lineCount(before) + lineCount(split.old) + 1;
+  const outside =
+    warnAboutOutsideLines(before, target, gateBlockOf(args)) +
+    warnAboutOutsideLines(split.after, target, gateBlockOf(args), afterBlock);
+  if (outside > 0) {
     status = 1;
   }
   // A group- or world-writable file lets other users add keys; sshd's StrictModes also rejects it.
@@ -163,6 +185,29 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     status = 1;
   }
   return status;
+}
+
+/** Renders the policy's block as one string. */
+async function renderText(file: string, options: RenderOptions): Promise<string> {
+  const policy = await loadPolicyClients(file);
+  try {
+    return blockText(renderBlock(policy, file, options));
+  } finally {
+    policy.close();
+  }
+}
+
+/** Returns true when `pieces`, read up to the first difference, are exactly `bytes`. */
+function piecesEqual(pieces: Iterable<Buffer>, bytes: Buffer): boolean {
+  let offset = 0;
+  for (const piece of pieces) {
+    const end = offset + piece.length;
+    if (end > bytes.length || !piece.equals(bytes.subarray(offset, end))) {
+      return false;
+    }
+    offset = end;
+  }
+  return offset === bytes.length;
 }
 
 /** This command's block and the shape of the entries it writes. */

@@ -139,15 +139,6 @@ export function splitAtBlock(content: Buffer, name: string, file: string): Block
   };
 }
 
-/** Returns the text of the block called `name` (UTF-8), or undefined when there is none. */
-export function extractBlock(text: string, name: string, file: string): string | undefined {
-  const location = findBlock(text, name, file);
-  if (location === undefined) {
-    return undefined;
-  }
-  return Buffer.from(text.slice(location.start, location.end), 'latin1').toString('utf8');
-}
-
 /** A line of an authorized_keys file that no managed block contains. */
 export interface OutsideLine {
   /** Line number, counted from 1. */

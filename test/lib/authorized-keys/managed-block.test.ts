@@ -3,7 +3,6 @@ import { gateEntryPattern } from '../../../src/lib/authorized-keys/entry.js';
 import { AuthorizedKeysError } from '../../../src/lib/authorized-keys/errors.js';
 import {
   checkBlockName,
-  extractBlock,
   findBlock,
   findLinesOutsideBlocks,
   formatBlock,
@@ -139,16 +138,6 @@ describe('findBlock errors', () => {
     expect(() => findBlock(`${block}${block}`, 'default', 'ak')).toThrow(
       /fix the borg-gate marker lines by hand/,
     );
-  });
-});
-
-describe('extractBlock', () => {
-  it('returns the named block', () => {
-    expect(extractBlock(`x\n${toLatin1(block)}y\n`, 'default', 'ak')).toBe(block);
-  });
-
-  it('missing block is undefined', () => {
-    expect(extractBlock('x\n', 'default', 'ak')).toBeUndefined();
   });
 });
 
