@@ -79,6 +79,8 @@ export class IndexBuilder {
    */
   private spans = new Uint32Array(1024 * SPAN_FIELDS);
   private count = 0;
+  /** The entries in key order, kept from the last pieces() until the next add(). */
+  private order: Uint32Array | undefined;
   private bytes = 0;
 
   /** Records that the entry for the key `base64` is bytes [start, end) of the block. */
@@ -106,6 +108,7 @@ export class IndexBuilder {
     this.spans[at + 3] = end - start;
     this.keyBytes += keyLength;
     this.count += 1;
+    this.order = undefined;
     // The key, a space, the entry and a newline.
     this.bytes += keyLength + 1 + (end - start) + 1;
   }
@@ -120,6 +123,9 @@ export class IndexBuilder {
    * Yields the index in pieces of about PIECE_BYTES, its lines sorted by key, with each entry
    * read from `block`. `policyStamp` is the policy file's stamp when the hashed bytes were
    * read, or undefined when it must not be recorded. Call it again to yield it again.
+   * Every piece is a view of the same memory, valid until the next piece is requested: the
+   * callers hash or write each piece before they ask for the next, and 370 separate pieces of
+   * 64 KiB per pass left malloc holding tens of megabytes.
    */
   *pieces(
     policyHash: string,
@@ -141,7 +147,9 @@ export class IndexBuilder {
       const length = keyLength + 1 + entryLength + 1;
       if (used + length > buffer.length) {
         yield buffer.subarray(0, used);
-        buffer = Buffer.allocUnsafe(Math.max(PIECE_BYTES, length));
+        if (length > buffer.length) {
+          buffer = Buffer.allocUnsafe(length);
+        }
         used = 0;
       }
       used += this.keys.copy(buffer, used, keyStart, keyStart + keyLength);
@@ -156,9 +164,15 @@ export class IndexBuilder {
 
   /**
    * Returns the entry numbers sorted by key in byte order, as the reader compares them. A key
-   * that is a prefix of another sorts first, as "<key> " does in the reader.
+   * that is a prefix of another sorts first, as "<key> " does in the reader. Sorted once, as
+   * `keys write` reads the pieces twice when an index exists but differs.
    */
   private sortedEntries(): Uint32Array {
+    this.order ??= this.sortEntries();
+    return this.order;
+  }
+
+  private sortEntries(): Uint32Array {
     const { keys, spans } = this;
     const order = Uint32Array.from({ length: this.count }, (_, entry) => entry);
     return order.sort((left, right) => {
@@ -192,7 +206,7 @@ export function formatIndex(
   });
   const block = bufferSource(Buffer.concat(lines));
   const pieces = builder.pieces(policyHash, command, block, policyStamp);
-  return Buffer.concat(Array.from(pieces)).toString('utf8');
+  return Buffer.concat(Array.from(pieces, (piece) => Buffer.from(piece))).toString('utf8');
 }
 
 /** An open index file that passed the owner and mode checks. */
