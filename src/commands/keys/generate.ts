@@ -92,8 +92,8 @@ function lineCount(bytes: Buffer): number {
 
 /**
  * Renders the block, installs it, and writes the lookup index when `indexFile` is set. The
- * block's pieces are written as they are rendered and not kept; the index reads its entries
- * back from the new file before that replaces authorized_keys.
+ * block's pieces are written as they are rendered and then dropped. The index reads its
+ * entries back from the new file, before that file replaces authorized_keys.
  */
 async function writeBlockAndIndex(
   args: KeysArgs & { owner?: string; mode?: string },

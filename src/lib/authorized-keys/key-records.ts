@@ -24,7 +24,7 @@ export function collectKeyRecords(policy: Policy, now: Date, file = 'policy'): K
   return Array.from(eachKeyRecord(policy.clients, now, file));
 }
 
-/** Which keys eachKeyRecord compares for duplicates. */
+/** The keys eachKeyRecord compares for duplicates: all of them, or those of one client. */
 export type DuplicateScope = 'policy' | 'client';
 
 /**

@@ -123,9 +123,9 @@ export class IndexBuilder {
    * Yields the index in pieces of about PIECE_BYTES, its lines sorted by key, with each entry
    * read from `block`. `policyStamp` is the policy file's stamp when the hashed bytes were
    * read, or undefined when it must not be recorded. Call it again to yield it again.
-   * Every piece is a view of the same memory, valid until the next piece is requested: the
-   * callers hash or write each piece before they ask for the next, and 370 separate pieces of
-   * 64 KiB per pass left malloc holding tens of megabytes.
+   * Every piece is a view of the same memory, valid until the next piece is requested. The
+   * callers hash or write each piece before they ask for the next. With a new buffer per
+   * piece, 370 pieces of 64 KiB per pass left malloc holding tens of megabytes.
    */
   *pieces(
     policyHash: string,

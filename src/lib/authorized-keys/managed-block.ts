@@ -113,11 +113,11 @@ function lineAt(text: string | Buffer, start: number, end: number): string {
 
 /** An authorized_keys file cut around one block, as views of its bytes. */
 export interface BlockSplit {
-  /** What precedes the block: the file's start, or the whole file and a newline if it lacks one. */
+  /** The bytes before the block: the file's start, or the whole file and a newline if it lacks one. */
   before: Buffer[];
   /** The block's current bytes, empty when the file has no such block. */
   old: Buffer;
-  /** What follows the block. */
+  /** The bytes after the block. */
   after: Buffer;
 }
 

@@ -57,12 +57,12 @@ export function renderBlock(
   function* pieces(): Generator<Buffer> {
     // Each line is written into the piece's bytes at once, so no line string outlives its
     // formatting. Lines gathered as strings survived every collection of V8's young
-    // generation until their piece was full, and V8 then doubled that generation.
+    // generation until their piece was full, and V8 then grew that generation.
     let piece = Buffer.allocUnsafe(PIECE_BYTES);
     let used = 0;
     /** Bytes of the pieces yielded so far. */
     let done = 0;
-    /** Where `text` goes in the block; yields the full piece first when it does not fit. */
+    /** Returns the block offset `text` goes to, after yielding the full piece when it does not fit. */
     function* place(text: string): Generator<Buffer, number> {
       const bytes = Buffer.byteLength(text, 'utf8');
       if (used + bytes > piece.length) {
@@ -83,7 +83,7 @@ export function renderBlock(
       }
       const line = `${formatEntry(record, command)}\n`;
       const at = yield* place(line);
-      // The entry without its newline, which is ASCII, so one byte.
+      // The entry ends before its newline, which is one byte in UTF-8.
       index?.add(record.key.base64, at, done + used - 1);
       entryCount += 1;
     }

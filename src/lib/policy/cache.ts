@@ -282,7 +282,7 @@ function readBucket(cache: VerifiedCache, bucket: number): Buffer | undefined {
  * The buckets must fill the body in index order and match their SHA-256, the order must match
  * its SHA-256, and each bucket must have exactly as many lines as the order assigns to it.
  * The body is hashed in one sequential pass and read again, a window per bucket, as the caller
- * iterates; neither pass holds the whole body.
+ * iterates; neither pass keeps the whole body in memory.
  * NOTE: bytes changed between the two passes would be read unchecked. Only the cache's owner,
  * who may also edit the policy, can change them, and borg-gate itself only replaces the file.
  */
@@ -312,7 +312,7 @@ function readWholeCache(cache: VerifiedCache): CachedPolicy | undefined {
   };
 }
 
-/** Where one bucket lies in the file, and its SHA-256 from the index. */
+/** The file range of one bucket, and its SHA-256 from the index. */
 interface BucketSpan {
   start: number;
   end: number;
