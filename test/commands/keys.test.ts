@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   chmodSync,
   existsSync,
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatStamp, NO_STAMP, STAMP_SETTLE_NS } from '../../src/lib/policy/file-stamp.js';
 import { GATE, runGate } from '../e2e/harness/keys-fixture.js';
-import { makeKeys } from '../lib/authorized-keys/fixtures.js';
+import { makeKeys, randomPublicKey } from '../lib/authorized-keys/fixtures.js';
 
 // Runs the built CLI (`npm test` builds it first), so option parsing and exit codes are real.
 const { dir, keys } = makeKeys(3);
@@ -44,6 +45,38 @@ describe('keys CLI', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('clients[0].keys[0] (client "web1"): DSA keys (ssh-dss)');
+  });
+
+  it('render prints nothing when a late key is bad', async () => {
+    const clients = Array.from({ length: 2000 }, (_, index) => [
+      `  - id: c${index}`,
+      `    keys: ["${index === 1999 ? 'ssh-ed25519 AAAA' : randomPublicKey()} c${index}"]`,
+    ]);
+    writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+    const result = await runGate(['keys', 'render', '--policy', policyFile]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('clients[1999].keys[0] (client "c1999")');
+  });
+
+  it('render into a pipe closed early ends quietly', async () => {
+    const clients = Array.from({ length: 2000 }, (_, index) => [
+      `  - id: c${index}`,
+      `    keys: ["${randomPublicKey()} c${index}"]`,
+    ]);
+    writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+    const child = spawn(process.execPath, [GATE, 'keys', 'render', '--policy', policyFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    // Like `| head -c 100`: read one chunk, then close the pipe.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const [code] = (await once(child, 'close')) as [number];
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('render from the cache equals the first render', async () => {

@@ -32,25 +32,34 @@ import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } fr
 export async function runRender(args: KeysArgs): Promise<number> {
   const file = policyFileOf(args);
   const policy = await loadPolicyClients(file);
+  let failure: NodeJS.ErrnoException | undefined;
+  const noteFailure = (error: NodeJS.ErrnoException) => {
+    failure ??= error;
+  };
+  process.stdout.on('error', noteFailure);
   try {
     const options = renderOptionsOf(args);
     const rendered = renderBlock(policy, file, options);
     // Output on stdout cannot be taken back, so a bad key must stop the command before it.
     checkKeys(policy, file, options.now);
     for (const piece of rendered.pieces) {
-      await writeToStdout(piece);
+      // Waits while a slow reader leaves the pipe full, so pieces do not pile up in memory.
+      if (failure === undefined && !process.stdout.write(piece)) {
+        await once(process.stdout, 'drain').catch(() => undefined);
+      }
+      if (failure !== undefined) {
+        break;
+      }
     }
   } finally {
+    process.stdout.off('error', noteFailure);
     policy.close();
   }
-  return 0;
-}
-
-/** Writes to stdout and waits while a slow reader leaves the pipe full, so pieces do not pile up. */
-async function writeToStdout(bytes: Buffer): Promise<void> {
-  if (!process.stdout.write(bytes)) {
-    await once(process.stdout, 'drain');
+  // A reader that went away (`| head`) ends the output quietly, as in the audit commands.
+  if (failure !== undefined && failure.code !== 'EPIPE') {
+    throw failure;
   }
+  return 0;
 }
 
 /** `keys write`: installs the managed block into the authorized_keys file. */
