@@ -73,6 +73,7 @@ describe('addKey', () => {
     const cached = readCachedPolicy(file, digestPolicyFile(file));
     expect(cached).toBeDefined();
     const web = Array.from(cached!.clients())[0]!;
+    cached!.close();
     expect(web.keys).toHaveLength(2);
   });
 

@@ -295,6 +295,7 @@ describe('cache of many clients', () => {
     expect(Array.from(cached!.clients())).toEqual(full.clients);
     // A second pass starts from the first client again.
     expect(Array.from(cached!.clients()).map((client) => client.id)).toEqual(ids);
+    cached!.close();
   });
 
   it('edited order part is a miss', async () => {
@@ -341,6 +342,8 @@ describe('loadPolicyClients', () => {
     expect(Array.from(fromCache.clients)).toEqual(Array.from(fromText.clients));
     expect(fromCache.clientCount).toBe(2);
     expect(fromCache.sourceSha256).toBe(fromText.sourceSha256);
+    fromCache.close();
+    fromText.close();
   });
 
   it('client line longer than the read window comes back whole', async () => {
