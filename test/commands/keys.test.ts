@@ -79,6 +79,40 @@ describe('keys CLI', () => {
     expect(code).toBe(0);
   });
 
+  it('write stopped with SIGTERM leaves no temporary file', async () => {
+    const work = join(dir, 'sigterm');
+    mkdirSync(work, { recursive: true });
+    const clients = Array.from({ length: 20000 }, (_, index) => [
+      `  - id: c${index}`,
+      `    keys: ["${randomPublicKey()} c${index}"]`,
+    ]);
+    writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+    const file = join(work, 'authorized_keys');
+    writeFileSync(file, '# kept\n', { mode: 0o600 });
+    const child = spawn(
+      process.execPath,
+      [GATE, 'keys', 'write', '--policy', policyFile, '--file', file],
+      { stdio: 'ignore' },
+    );
+    const exited = once(child, 'close');
+    // The temporary file exists from the first piece until the rename.
+    for (let tries = 0; tries < 2000; tries += 1) {
+      if (
+        readdirSync(work).some(
+          (name) => name.includes('.borg-gate-') && name !== 'authorized_keys.borg-gate-lock',
+        )
+      ) {
+        break;
+      }
+      await new Promise((done) => setTimeout(done, 2));
+    }
+    child.kill('SIGTERM');
+    const [, signal] = (await exited) as [number | null, string | null];
+    expect(signal).toBe('SIGTERM');
+    expect(readdirSync(work)).toEqual(['authorized_keys']);
+    expect(readFileSync(file, 'utf8')).toBe('# kept\n');
+  });
+
   it('render from the cache equals the first render', async () => {
     const stateDir = join(dir, 'state-render');
     mkdirSync(stateDir, { recursive: true });

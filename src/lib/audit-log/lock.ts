@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
+import { takeFileLock } from '../file-lock.js';
 import { AuditLogError, errorCode } from './errors.js';
 
 export interface LockOptions {
@@ -33,8 +32,13 @@ export async function withAppendLock(
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {
-    release = await lockWithRetries(logPath, stale, deadline, (error) => {
-      compromised = error;
+    release = await takeFileLock(logPath, {
+      lockPath: lockPath(logPath),
+      staleMs: stale,
+      waitMs: deadline,
+      onCompromised: (error) => {
+        compromised = error;
+      },
     });
   } catch (error) {
     throw new AuditLogError(
@@ -57,43 +61,4 @@ export async function withAppendLock(
       { cause: compromised },
     );
   }
-}
-
-/**
- * Takes the lock with proper-lockfile, retrying after any error until `waitMs` have passed.
- * The retries are timed here and not by proper-lockfile 4.1, because it has the retry package
- * compute and sort the delay of every allowed retry before its first attempt. For a 30 s wait
- * in 20 ms steps, that was 1,500 delays and a few milliseconds of CPU on each append.
- */
-async function lockWithRetries(
-  logPath: string,
-  stale: number,
-  waitMs: number,
-  onCompromised: (error: Error) => void,
-): Promise<() => Promise<void>> {
-  const giveUpAt = performance.now() + waitMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      // The default onCompromised throws from a timer and would crash the caller.
-      return await lockfile.lock(logPath, {
-        lockfilePath: lockPath(logPath),
-        realpath: false,
-        stale,
-        onCompromised,
-      });
-    } catch (error) {
-      if (performance.now() >= giveUpAt) {
-        throw error;
-      }
-    }
-    await sleep(retryDelayMs(attempt));
-  }
-}
-
-/**
- * Returns a short randomized delay, 2 ms growing by a factor of 1.3 per attempt up to 25 ms,
- * times a random factor from 1 to 2, because an append holds the lock for a few milliseconds.
- */
-function retryDelayMs(attempt: number): number {
-  return Math.min(2 * 1.3 ** attempt, 25) * (1 + Math.random());
 }

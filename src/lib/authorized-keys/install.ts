@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
+import { takeFileLock } from '../file-lock.js';
 import { AuthorizedKeysError } from './errors.js';
 import { type BlockSource, bufferSource } from './lookup-index.js';
 import { type BlockSplit, splitAtBlock } from './managed-block.js';
 import {
+  currentStamp,
   type FileOwner,
   readCurrentFile,
   type StagedFile,
@@ -55,17 +57,64 @@ export interface InstallResult {
   outside: Pick<BlockSplit, 'before' | 'after'>;
 }
 
+/** Lock directory next to the file, held by `keys write` from reading the file to replacing it. */
+export function installLockPath(file: string): string {
+  return `${file}.borg-gate-lock`;
+}
+
+/** How long a `keys write` waits for another one that writes the same file. */
+const LOCK_WAIT_MS = 120_000;
+
+/** Age after which the lock of a killed `keys write` is taken over; held locks are refreshed. */
+const LOCK_STALE_MS = 10_000;
+
 /**
  * Writes `block` into `file`, replacing the block of the same name and keeping every other
  * byte. Does nothing, not even touch the mtime, when the content and mode are already right.
  * `block` is the block's text, or its UTF-8 bytes in pieces, which are compared with the
  * installed block as they come and are not kept: the temporary file is started only at the
  * first difference. A piece source that throws leaves `file` as it was.
+ *
+ * Two `keys write` runs on one file, for two blocks, take turns through a lock, so neither
+ * puts back lines the other has just removed. An edit by another program between the read
+ * and the rename is detected, and the file is then left as that program wrote it.
  */
 export async function installBlock(
   file: string,
   block: string | Iterable<Buffer>,
   options: InstallOptions,
+): Promise<InstallResult> {
+  // Checked before the lock, which is made in that directory and would only be retried.
+  await statDirectory(file);
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await takeFileLock(file, {
+      lockPath: installLockPath(file),
+      staleMs: LOCK_STALE_MS,
+      waitMs: LOCK_WAIT_MS,
+      onCompromised: (error) => {
+        compromised = error;
+      },
+    });
+  } catch (error) {
+    throw new AuthorizedKeysError(
+      `cannot take the lock ${installLockPath(file)} (${(error as Error).message}): another "borg-gate keys write" of this file has run for over ${LOCK_WAIT_MS / 1000} s, or the directory is not writable`,
+      { cause: error },
+    );
+  }
+  try {
+    return await installLocked(file, block, options, () => compromised);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+async function installLocked(
+  file: string,
+  block: string | Iterable<Buffer>,
+  options: InstallOptions,
+  lockLost: () => Error | undefined,
 ): Promise<InstallResult> {
   const mode = options.mode ?? DEFAULT_MODE;
   const pieces = typeof block === 'string' ? [Buffer.from(block, 'utf8')] : block;
@@ -74,6 +123,16 @@ export async function installBlock(
   // Chosen first: a missing directory is reported with its fix before any other error.
   const owner = await chooseOwner(file, current?.owner, options.owner);
   const output = new BlockOutput(file, mode, split);
+  /** Throws unless the file is still as it was read and the lock is still ours. */
+  const checkUnchanged = async () => {
+    const lost = lockLost();
+    if (lost !== undefined || (await currentStamp(file)) !== current?.stamp) {
+      throw new AuthorizedKeysError(
+        `${file} changed while borg-gate was writing it, so it was left as it is; run "borg-gate keys write" again`,
+        { cause: lost },
+      );
+    }
+  };
   try {
     for (const piece of pieces) {
       await output.add(piece);
@@ -85,12 +144,19 @@ export async function installBlock(
       return { changed: false, outside };
     }
     const staged = await output.finish();
-    await options.withNewBlock?.(output.blockSource());
+    await checkUnchanged();
     let backupFile: string | undefined;
     if (current !== undefined && !unchanged) {
       backupFile = `${file}.bak`;
-      await writeFileAtomic(backupFile, current.content, mode, owner);
+      await writeFileAtomic(backupFile, current.content, mode, owner).catch((error: unknown) => {
+        throw new AuthorizedKeysError(
+          `cannot keep the previous file as ${backupFile}: ${(error as Error).message}; nothing was changed`,
+          { cause: error },
+        );
+      });
     }
+    await options.withNewBlock?.(output.blockSource());
+    await checkUnchanged();
     await staged.commit(owner);
     return { changed: true, backupFile, outside };
   } catch (error) {
@@ -188,13 +254,18 @@ async function chooseOwner(
   if (existing !== undefined) {
     return existing;
   }
-  const directory = await stat(dirname(file)).catch((error: unknown) => {
+  const directory = await statDirectory(file);
+  return { uid: directory.uid, gid: directory.gid };
+}
+
+/** Returns the stat of the directory of `file`; throws AuthorizedKeysError with the fix. */
+async function statDirectory(file: string) {
+  return stat(dirname(file)).catch((error: unknown) => {
     throw new AuthorizedKeysError(
       `directory ${dirname(file)} is not usable: ${(error as Error).message}; create it (mode 0700, owned by the backup user) first`,
       { cause: error },
     );
   });
-  return { uid: directory.uid, gid: directory.gid };
 }
 
 /** Resolves a user name through `id`, so NSS sources such as LDAP count too. */

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, readSync } from 'node:fs';
+import { type BigIntStats, constants, readSync, unlinkSync } from 'node:fs';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import onExit from 'signal-exit';
 import { AuthorizedKeysError } from './errors.js';
 
 export interface FileOwner {
@@ -13,6 +14,8 @@ export interface CurrentFile {
   content: Buffer;
   mode: number;
   owner: FileOwner;
+  /** Inode, size, mtime and ctime when the file was read (fileStamp), to detect a later edit. */
+  stamp: string;
 }
 
 /**
@@ -23,7 +26,8 @@ export async function readCurrentFile(file: string): Promise<CurrentFile | undef
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     // O_NOFOLLOW: the owner of the directory could point a symlink at a file that root then rewrites.
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO planted at the path would otherwise block in open().
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -40,12 +44,17 @@ export async function readCurrentFile(file: string): Promise<CurrentFile | undef
     });
   }
   try {
-    const info = await handle.stat();
+    const info = await handle.stat({ bigint: true });
     if (!info.isFile()) {
       throw new AuthorizedKeysError(`${file} is not a regular file`);
     }
     const content = await handle.readFile();
-    return { content, mode: info.mode & 0o7777, owner: { uid: info.uid, gid: info.gid } };
+    return {
+      content,
+      mode: Number(info.mode & 0o7777n),
+      owner: { uid: Number(info.uid), gid: Number(info.gid) },
+      stamp: fileStamp(info),
+    };
   } finally {
     await handle.close();
   }
@@ -95,6 +104,25 @@ export async function fileHasContent(
   } finally {
     await handle.close();
   }
+}
+
+/** Inode, size, mtime and ctime of a file, as text; any write or replacement changes them. */
+function fileStamp(info: BigIntStats): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+}
+
+/**
+ * Returns the stamp of `file` now, or undefined when it does not exist, without following a
+ * symbolic link.
+ */
+export async function currentStamp(file: string): Promise<string | undefined> {
+  const info = await lstat(file, { bigint: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') {
+      return undefined;
+    }
+    throw error;
+  });
+  return info === undefined ? undefined : fileStamp(info);
 }
 
 /**
@@ -151,9 +179,18 @@ export async function stageFile(file: string, mode: number): Promise<StagedFile>
   // O_EXCL fails on any existing name, a planted symlink included.
   // wx+ opens for reading too, so StagedFile.read can return what was written.
   const handle = await open(temporary, 'wx+', mode);
+  // Ctrl-C or a timeout of configuration management must not leave the file behind.
+  const forget = onExit(() => {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Already renamed or removed.
+    }
+  });
   const discard = async () => {
     await handle.close().catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
+    forget();
   };
   const commit = async (owner: FileOwner | undefined) => {
     try {
@@ -166,6 +203,7 @@ export async function stageFile(file: string, mode: number): Promise<StagedFile>
       await refuseSymlink(file);
       // rename() replaces the directory entry itself and never follows a symlink at `file`.
       await rename(temporary, file);
+      forget();
     } catch (error) {
       await discard();
       throw error;

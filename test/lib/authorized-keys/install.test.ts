@@ -133,6 +133,41 @@ describe('installBlock', () => {
       installBlock(file, changed, { ...options, withNewBlock: failing }),
     ).rejects.toThrow(/index directory is full/);
     expect(readFileSync(file, 'utf8')).toBe(`# top\n${block}`);
+    // The backup is written first; it holds the file as it still is.
+    expect(readdirSync(dir).sort()).toEqual(['authorized_keys', 'authorized_keys.bak']);
+    expect(readFileSync(`${file}.bak`, 'utf8')).toBe(`# top\n${block}`);
+  });
+
+  it('two writes of one file take turns', async () => {
+    const a = formatBlock('a', '/etc/borg-gate/a.yaml', ['a one']);
+    const b = formatBlock('b', '/etc/borg-gate/b.yaml', ['b one']);
+    writeFileSync(file, `${a}${b}`, { mode: 0o600 });
+    // Many small pieces, each written with its own await, so the two writes interleave
+    // unless the lock keeps them apart.
+    const lines = Array.from({ length: 3000 }, (_, index) => `a entry ${index}`);
+    const newA = formatBlock('a', '/etc/borg-gate/a.yaml', lines);
+    const pieces = newA.match(/[^\n]*\n/g)!.map((line) => Buffer.from(line));
+    const newB = formatBlock('b', '/etc/borg-gate/b.yaml', ['b two']);
+    await Promise.all([
+      installBlock(file, pieces, { blockName: 'a' }),
+      installBlock(file, newB, { blockName: 'b' }),
+    ]);
+    expect(readFileSync(file, 'utf8')).toBe(`${newA}${newB}`);
+    expect(readdirSync(dir).sort()).toEqual(['authorized_keys', 'authorized_keys.bak']);
+  });
+
+  it('edit by another program during the write is kept', async () => {
+    writeFileSync(file, `# top\n${block}`, { mode: 0o600 });
+    const edited = `# edited by hand\n${block}`;
+    function* editing(): Generator<Buffer> {
+      yield Buffer.from(changed, 'utf8').subarray(0, 20);
+      writeFileSync(file, edited);
+      yield Buffer.from(changed, 'utf8').subarray(20);
+    }
+    await expect(installBlock(file, editing(), options)).rejects.toThrow(
+      /changed while borg-gate was writing it, so it was left as it is/,
+    );
+    expect(readFileSync(file, 'utf8')).toBe(edited);
     expect(readdirSync(dir)).toEqual(['authorized_keys']);
   });
 
