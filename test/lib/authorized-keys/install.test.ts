@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   lstatSync,
@@ -249,6 +250,11 @@ describe('installBlock', () => {
     symlinkSync(target, `${file}.bak`);
     await expect(installBlock(file, block, options)).rejects.toThrow(/is a symbolic link/);
     expect(readFileSync(target, 'utf8')).toBe('precious\n');
+  });
+
+  it('FIFO refused without blocking', async () => {
+    execFileSync('mkfifo', [file]);
+    await expect(installBlock(file, block, options)).rejects.toThrow(/not a regular file/);
   });
 
   it('directory refused', async () => {
