@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { checksSchema } from './checks-schema.js';
 import { DEFAULT_AUDIT_LOG } from './policy-file.js';
-import { CLIENT_ID_PATTERN, describePathProblem, parseCidr, parseExpiry } from './values.js';
+import {
+  CLIENT_ID_PATTERN,
+  describeCidrProblem,
+  describePathProblem,
+  parseExpiry,
+} from './values.js';
 
 // Re-exported so callers keep one import; hot-path code imports values.js, which has no zod.
 export { CLIENT_ID_PATTERN, parseCidr, parseExpiry } from './values.js';
@@ -35,8 +40,11 @@ const storageQuota = z
   .string()
   .regex(STORAGE_QUOTA_PATTERN, 'storage_quota must look like 500M, 50G or 2T (borg size syntax)');
 
-const cidr = z.string().refine((value) => parseCidr(value) !== undefined, {
-  message: 'not an IP address or CIDR range (examples: 192.0.2.10, 198.51.100.0/24, 2001:db8::/32)',
+const cidr = z.string().superRefine((value, context) => {
+  const problem = describeCidrProblem(value);
+  if (problem !== undefined) {
+    context.addIssue({ code: 'custom', message: problem });
+  }
 });
 
 /** A server borg binary: a path, or a path with its major version (1 unless stated). */

@@ -49,7 +49,42 @@ function isCalendarDate(text: string): boolean {
 }
 
 /** Parses an address or CIDR range; a bare address becomes a single-host range. */
-export function parseCidr(value: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+export function parseCidr(value: string): Cidr | undefined {
+  const parsed = parseCidrText(value);
+  return parsed !== undefined && cidrProblem(value, parsed) === undefined ? parsed : undefined;
+}
+
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+const CIDR_EXAMPLES = '(examples: 192.0.2.10, 198.51.100.0/24, 2001:db8::/32)';
+
+/**
+ * Returns why `value` is not an address or CIDR range borg-gate accepts, or undefined. IPv4
+ * must be four decimal parts without leading zeros: ipaddr.js, like inet_aton, reads "010" as
+ * octal 8 and "0x0a" as 10, so "192.168.001.010" would mean 192.168.1.8. IPv4-mapped IPv6
+ * ranges are refused because sshd reports IPv4 clients as plain IPv4, so they never match.
+ */
+export function describeCidrProblem(value: string): string | undefined {
+  const parsed = parseCidrText(value);
+  if (parsed === undefined) {
+    return `not an IP address or CIDR range ${CIDR_EXAMPLES}`;
+  }
+  return cidrProblem(value, parsed);
+}
+
+function cidrProblem(value: string, [address]: Cidr): string | undefined {
+  const text = value.split('/')[0]!;
+  if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    return `"${value}" is not four decimal numbers without leading zeros, which some parsers read as octal or hex; write it as ${address.toString()} if that is what you mean`;
+  }
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    const ipv4 = (address as ipaddr.IPv6).toIPv4Address().toString();
+    return `"${value}" is an IPv4-mapped IPv6 address, which never matches because sshd reports IPv4 clients as plain IPv4; write ${ipv4} instead`;
+  }
+  return undefined;
+}
+
+function parseCidrText(value: string): Cidr | undefined {
   // Only IPv6 text contains ":", so one parser suffices. ipaddr's generic functions try IPv6
   // first, whose failure costs more than the IPv4 parse itself.
   const family = value.includes(':') ? ipaddr.IPv6 : ipaddr.IPv4;

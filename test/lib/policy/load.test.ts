@@ -94,6 +94,18 @@ describe('parsePolicy', () => {
     ['unknown key', '    colour: blue\n', 'clients[0]', 'colour'],
     ['bad quota', '    storage_quota: lots\n', 'clients[0].storage_quota', 'borg size syntax'],
     ['bad cidr', '    from: [10.0.0.0/33]\n', 'clients[0].from[0]', 'CIDR'],
+    [
+      'zero-padded address',
+      '    from: ["192.0.2.1", "192.168.001.010"]\n',
+      'clients[0].from[1]',
+      'write it as 192.168.1.8 if',
+    ],
+    [
+      'IPv4-mapped range',
+      '    from: ["::ffff:192.0.2.0/120"]\n',
+      'clients[0].from[0]',
+      'IPv4-mapped',
+    ],
     ['bad date', '    expires: soon\n', 'clients[0].expires', 'YYYY-MM-DD'],
     ['string disabled', '    disabled: "no"\n', 'clients[0].disabled', ''],
     [

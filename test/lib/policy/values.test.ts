@@ -2,7 +2,11 @@ import { posix } from 'node:path';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { describePathProblem, parseCidr } from '../../../src/lib/policy/values.js';
+import {
+  describeCidrProblem,
+  describePathProblem,
+  parseCidr,
+} from '../../../src/lib/policy/values.js';
 
 /** Applies the path rule without the fast path: absolute, no "..", normalized. */
 function isAcceptedPath(value: string): boolean {
@@ -56,11 +60,8 @@ describe('parseCidr', () => {
     '198.51.100.7/24',
     '2001:db8::/32',
     '::1',
-    '::ffff:192.0.2.1',
     '10.0.0.0/33',
     '2001:db8::/129',
-    '1',
-    '0x7f.1',
     '',
     'example.org',
     '192.0.2.1/',
@@ -81,5 +82,24 @@ describe('parseCidr', () => {
     } else {
       expect(actual?.startsWith(expected)).toBe(true);
     }
+  });
+
+  it.each([
+    ['192.168.001.010', /not four decimal numbers .* write it as 192\.168\.1\.8 if/],
+    ['010.1.2.3/8', /write it as 8\.1\.2\.3 if/],
+    ['0x0a.1.2.3', /write it as 10\.1\.2\.3 if/],
+    ['1', /write it as 0\.0\.0\.1 if/],
+    ['0x7f.1', /not four decimal numbers/],
+    ['::ffff:192.0.2.1', /IPv4-mapped .* write 192\.0\.2\.1 instead/],
+    ['::ffff:1.2.3.4/128', /write 1\.2\.3\.4 instead/],
+  ])('%s that ipaddr reads differently is refused', (value, problem) => {
+    expect(parseCidr(value)).toBeUndefined();
+    expect(describeCidrProblem(value)).toMatch(problem);
+  });
+
+  it('plain ranges have no problem', () => {
+    expect(describeCidrProblem('198.51.100.0/24')).toBeUndefined();
+    expect(describeCidrProblem('0.0.0.0/0')).toBeUndefined();
+    expect(describeCidrProblem('2001:db8::/32')).toBeUndefined();
   });
 });
