@@ -290,6 +290,49 @@ describe('keys CLI', () => {
     expect(checked.stderr).toContain(`${file}:${afterLine}: key`);
   });
 
+  it('check reports a block that differs only in its final newline', async () => {
+    const file = join(dir, 'authorized_keys.newline');
+    const base = [
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--gate-path',
+      '/usr/local/bin/borg-gate',
+    ];
+    writeFileSync(file, '# before\n', { mode: 0o600 });
+    expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/\n$/, ''));
+    const checked = await runGate(['keys', 'check', ...base]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toBe('');
+    expect(checked.stderr).toContain(
+      'differs from the policy only in bytes a line diff does not show',
+    );
+  });
+
+  it('check numbers diff lines as in the file', async () => {
+    const file = join(dir, 'authorized_keys.diff-lines');
+    const base = [
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--gate-path',
+      '/usr/local/bin/borg-gate',
+    ];
+    writeFileSync(file, '# one\n# two\n', { mode: 0o600 });
+    expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const entry = lines.findIndex((line) => line.startsWith('command='));
+    lines[entry] = `${lines[entry]} edited`;
+    writeFileSync(file, lines.join('\n'));
+    const checked = await runGate(['keys', 'check', ...base]);
+    expect(checked.code).toBe(1);
+    // Up to three lines of context above the edited line, within the block (from line 3).
+    expect(checked.stdout).toContain(`@@ -${Math.max(entry + 1 - 3, 3)},`);
+  });
+
   it('check flags key hidden in a made-up block', async () => {
     const file = join(dir, 'authorized_keys.hidden');
     const gate = ['--gate-path', '/usr/local/bin/borg-gate'];

@@ -162,21 +162,25 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     policy.close();
   }
   let status = 0;
+  const before = Buffer.concat(split.before);
   if (!same) {
     // Rendered again as text only on drift, so a matching file never costs the whole block.
     const rendered = await renderText(file, options);
     const installed = split.old.toString('utf8');
-    const diff = unifiedDiff(installed, rendered, `${target} (installed)`, `${file} (policy)`);
-    if (diff !== '') {
-      process.stdout.write(diff);
-      process.stderr.write(
-        `borg-gate: the managed block in ${target} differs from the policy; run "borg-gate keys write" to update it\n`,
-      );
-      status = 1;
-    }
+    const names = [`${target} (installed)`, `${file} (policy)`] as const;
+    const diff = unifiedDiff(installed, rendered, ...names, lineCount(before) + 1);
+    process.stdout.write(diff);
+    // Bytes that are not UTF-8, or a missing final newline, can differ with equal lines.
+    const hidden =
+      diff === ''
+        ? ' only in bytes a line diff does not show (a final newline, or bytes that are not UTF-8)'
+        : '';
+    process.stderr.write(
+      `borg-gate: the managed block in ${target} differs from the policy${hidden}; run "borg-gate keys write" to update it\n`,
+    );
+    status = 1;
   }
   // The policy does not control a key outside the managed blocks, and keys write keeps it.
-  const before = Buffer.concat(split.before);
   const afterBlock = lineCount(before) + lineCount(split.old) + 1;
   const outside =
     warnAboutOutsideLines(before, target, gateBlockOf(args)) +

@@ -6,18 +6,26 @@ type Edit = { kind: ' ' | '-' | '+'; line: string };
 const MAX_EDIT_DISTANCE = 2000;
 const CONTEXT_LINES = 3;
 
-/** Formats a unified diff of two texts; returns '' when they are equal. */
+/**
+ * Formats a unified diff of two texts, numbering their lines from `firstLine`, where both
+ * start in the file they belong to. Returns '' when they have the same lines, which includes
+ * texts that differ only in a final newline.
+ */
 export function unifiedDiff(
   oldText: string,
   newText: string,
   oldName: string,
   newName: string,
+  firstLine = 1,
 ): string {
   if (oldText === newText) {
     return '';
   }
   const edits = diffLines(splitLines(oldText), splitLines(newText));
-  const hunks = formatHunks(edits);
+  if (edits.every((edit) => edit.kind === ' ')) {
+    return '';
+  }
+  const hunks = formatHunks(edits, firstLine);
   return `--- ${oldName}\n+++ ${newName}\n${hunks}`;
 }
 
@@ -101,11 +109,11 @@ function backtrack(
 }
 
 /** Groups edits into hunks with up to CONTEXT_LINES unchanged lines around each change. */
-function formatHunks(edits: Edit[]): string {
+function formatHunks(edits: Edit[], firstLine: number): string {
   const output: string[] = [];
   let index = 0;
-  let oldLine = 1;
-  let newLine = 1;
+  let oldLine = firstLine;
+  let newLine = firstLine;
   while (index < edits.length) {
     if (edits[index]!.kind === ' ') {
       index += 1;

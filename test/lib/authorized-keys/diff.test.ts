@@ -31,6 +31,16 @@ describe('unifiedDiff', () => {
     );
   });
 
+  it('numbers lines from where the texts start in their file', () => {
+    expect(unifiedDiff('a\nb\n', 'a\nB\n', 'old', 'new', 41)).toBe(
+      '--- old\n+++ new\n@@ -41,2 +41,2 @@\n a\n-b\n+B\n',
+    );
+  });
+
+  it('texts with the same lines give empty', () => {
+    expect(unifiedDiff('a\nb', 'a\nb\n', 'old', 'new')).toBe('');
+  });
+
   it('missing block shows all added', () => {
     expect(unifiedDiff('', 'x\ny\n', 'old', 'new')).toBe(
       '--- old\n+++ new\n@@ -1,0 +1,2 @@\n+x\n+y\n',
