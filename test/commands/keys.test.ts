@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -374,6 +375,48 @@ describe('keys CLI', () => {
       'borg-gate: --block "x\\nssh-ed25519 AAAA evil" is invalid; a block name is 1-64 characters of A-Z, a-z, 0-9, ".", "_" or "-", starting with a letter or digit\n',
     );
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('write refuses an index path that holds another file', async () => {
+    const file = join(dir, 'authorized_keys.other-index');
+    const result = await runGate([
+      'keys',
+      'write',
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--index',
+      policyFile,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the file exists and is not a borg-gate lookup index');
+    expect(readFileSync(policyFile, 'utf8')).toBe(source);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it.each([
+    ['the policy file', () => policyFile],
+    ['the --index file', () => join(dir, 'same.index')],
+  ])('write refuses --file that is %s', async (name, path) => {
+    const target = path();
+    const result = await runGate([
+      ...['keys', 'write', '--policy', policyFile],
+      ...['--file', target, '--index', join(dir, 'same.index')],
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`is ${name}; pass the authorized_keys path`);
+    expect(readFileSync(policyFile, 'utf8')).toBe(source);
+  });
+
+  it('write gives a foreign-owned index back to root', async () => {
+    const file = join(dir, 'authorized_keys.index-owner');
+    const index = join(dir, 'owner.index');
+    const write = ['keys', 'write', '--policy', policyFile, '--file', file, '--index', index];
+    expect((await runGate(write)).code).toBe(0);
+    chownSync(index, 65534, 65534);
+    expect((await runGate(write)).code).toBe(0);
+    expect(statSync(index).uid).toBe(process.getuid?.());
   });
 
   it.each([

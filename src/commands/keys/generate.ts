@@ -1,12 +1,16 @@
 import { once } from 'node:events';
 import { constants } from 'node:fs';
-import { access, lstat, stat } from 'node:fs/promises';
+import { access, lstat, open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { gateEntryPattern } from '../../lib/authorized-keys/entry.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
 import { type InstallResult, installBlock, parseMode } from '../../lib/authorized-keys/install.js';
-import { type BlockSource, IndexBuilder } from '../../lib/authorized-keys/lookup-index.js';
+import {
+  type BlockSource,
+  INDEX_HEADER_PREFIX,
+  IndexBuilder,
+} from '../../lib/authorized-keys/lookup-index.js';
 import {
   type BlockSplit,
   type GateBlock,
@@ -24,7 +28,8 @@ import {
   readCurrentFile,
   writeFileAtomic,
 } from '../../lib/authorized-keys/safe-write.js';
-import { loadPolicyClients } from '../../lib/policy/load.js';
+import { cacheFileFor } from '../../lib/policy/cache.js';
+import { loadPolicyClients, type PolicyClients } from '../../lib/policy/load.js';
 import { warnAboutOutsideLines } from './outside-lines.js';
 import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } from './shared.js';
 
@@ -114,6 +119,7 @@ async function writeBlockAndIndex(
   const index = indexFile === undefined ? undefined : new IndexBuilder();
   const policy = await loadPolicyClients(file);
   try {
+    await refuseGateFileAsTarget(target, indexFile, file, policy.settings);
     const rendered = renderBlock(policy, file, options, index);
     const { sourceSha256, sourceStamp } = policy;
     // Written before authorized_keys is replaced, so a failed index leaves both as they were.
@@ -138,6 +144,42 @@ async function writeBlockAndIndex(
   } finally {
     policy.close();
   }
+}
+
+/**
+ * Throws AuthorizedKeysError when `--file` names the policy, its cache, the audit log or the
+ * `--index` file: a typo there would append a block to that file.
+ */
+async function refuseGateFileAsTarget(
+  target: string,
+  indexFile: string | undefined,
+  policyFile: string,
+  settings: PolicyClients['settings'],
+): Promise<void> {
+  const gateFiles: [string, string | undefined][] = [
+    ['the policy file', policyFile],
+    ['the policy cache', cacheFileFor(settings.state_dir, policyFile)],
+    ['the audit log', settings.audit_log],
+    ['the --index file', indexFile],
+  ];
+  for (const [name, path] of gateFiles) {
+    if (path !== undefined && (await sameFile(target, path))) {
+      throw new AuthorizedKeysError(
+        `--file ${JSON.stringify(target)} is ${name}; pass the authorized_keys path of the backup account`,
+      );
+    }
+  }
+}
+
+/** True when both paths name one file: the same inode, or the same path if one is missing. */
+async function sameFile(first: string, second: string): Promise<boolean> {
+  if (resolve(first) === resolve(second)) {
+    return true;
+  }
+  const [a, b] = await Promise.all(
+    [stat(first), stat(second)].map((info) => info.catch(() => undefined)),
+  );
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
 
 /**
@@ -254,6 +296,13 @@ async function checkIndexLocation(file: string): Promise<void> {
   if (existing?.isSymbolicLink()) {
     throw invalid('the path is a symbolic link', 'pass the path of the real file');
   }
+  // A typo must not replace the policy, the audit log or authorized_keys with an index.
+  if (existing !== undefined && existing.size > 0 && !(await isLookupIndex(file))) {
+    throw invalid(
+      'the file exists and is not a borg-gate lookup index',
+      'pass the path of the index, or remove the file if it may go',
+    );
+  }
   await access(directory, constants.W_OK).catch((error: unknown) => {
     throw invalid(
       `directory ${directory} is not writable (${(error as Error).message})`,
@@ -262,17 +311,28 @@ async function checkIndexLocation(file: string): Promise<void> {
   });
 }
 
+/** Returns true when `file` starts like a lookup index of any version. */
+async function isLookupIndex(file: string): Promise<boolean> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const head = Buffer.alloc(INDEX_HEADER_PREFIX.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead).toString('latin1') === INDEX_HEADER_PREFIX;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Writes the lookup index (root-owned, 0644 so the AuthorizedKeysCommandUser can read it). */
 async function writeIfChanged(
   file: string,
   content: () => Iterable<Buffer>,
   length: number,
 ): Promise<void> {
-  if (await fileHasContent(file, content, length, 0o644)) {
+  const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  // An index of another owner is rewritten: keys lookup refuses it, and sshd then lets no key in.
+  if (await fileHasContent(file, content, length, 0o644, owner)) {
     return;
   }
-  await writeFileAtomic(file, content(), 0o644, {
-    uid: process.getuid?.() ?? 0,
-    gid: process.getgid?.() ?? 0,
-  });
+  await writeFileAtomic(file, content(), 0o644, owner);
 }

@@ -11,7 +11,10 @@ import type { GateCommand } from './gate-command.js';
  * paths differ.
  */
 
-const INDEX_HEADER = '# borg-gate lookup index v3';
+/** How every version of the index starts; `keys write --index` overwrites only such a file. */
+export const INDEX_HEADER_PREFIX = '# borg-gate lookup index';
+
+const INDEX_HEADER = `${INDEX_HEADER_PREFIX} v3`;
 
 /** Bytes read per step of the search; most entry lines are a few hundred bytes. */
 const WINDOW_BYTES = 8192;

@@ -61,16 +61,18 @@ export async function readCurrentFile(file: string): Promise<CurrentFile | undef
 }
 
 /**
- * Returns true when `file` is a regular file of mode `mode` and `length` bytes that equal the
- * pieces `content` yields. Compares SHA-256 hashes, reading the file in pieces of 1 MiB, so
- * neither is held in memory whole. `content` runs only when mode and size already match. A
- * symbolic link, a missing file or a read error counts as different.
+ * Returns true when `file` is a regular file of mode `mode`, owned by `owner` when given, and
+ * of `length` bytes that equal the pieces `content` yields. Compares SHA-256 hashes, reading
+ * the file in pieces of 1 MiB, so neither is held in memory whole. `content` runs only when
+ * mode, owner and size already match. A symbolic link, a missing file or a read error counts
+ * as different.
  */
 export async function fileHasContent(
   file: string,
   content: () => Iterable<Buffer>,
   length: number,
   mode: number,
+  owner?: FileOwner,
 ): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
@@ -82,6 +84,9 @@ export async function fileHasContent(
   try {
     const info = await handle.stat();
     if (!info.isFile() || (info.mode & 0o7777) !== mode || info.size !== length) {
+      return false;
+    }
+    if (owner !== undefined && (info.uid !== owner.uid || info.gid !== owner.gid)) {
       return false;
     }
     const actual = createHash('sha256');
