@@ -92,8 +92,13 @@ export async function runRotate(args: {
     overlap,
     new Date(),
   );
+  const keys = (count: number) => (count === 1 ? '1 older key' : `${count} older keys`);
+  const earlier =
+    result.expiringEarlier.length === 0
+      ? ''
+      : `; ${keys(result.expiringEarlier.length)} already expire earlier and keep that time`;
   process.stderr.write(
-    `borg-gate: added ${result.key.fingerprint} to client "${args.client}"; ${result.retiring.length} older key(s) expire at ${result.expires.toISOString()}\n`,
+    `borg-gate: added ${result.key.fingerprint} to client "${args.client}"; ${keys(result.retiring.length)} now expire at ${result.expires.toISOString()}${earlier}\n`,
   );
   printNextStep();
   return 0;

@@ -101,5 +101,15 @@ export function parseDuration(text: string): number {
   const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[
     match[2] as 's' | 'm' | 'h' | 'd' | 'w'
   ];
-  return Number(match[1]) * unit * 1000;
+  const ms = Number(match[1]) * unit * 1000;
+  // Beyond this the old keys would in effect never expire, and far beyond it Date fails.
+  if (ms > MAX_DURATION_MS) {
+    throw new AuthorizedKeysError(
+      `duration ${JSON.stringify(text)} is over 10 years; an overlap is meant to be days or weeks, for example 7d or 2w`,
+    );
+  }
+  return ms;
 }
+
+/** Longest duration parseDuration accepts: 3,653 days, ten years with their leap days. */
+const MAX_DURATION_MS = 3653 * 86_400_000;

@@ -49,7 +49,8 @@ export async function removeKey(
 
 /**
  * Adds the new key and sets `expires` on every older key of the client to `now + overlapMs`,
- * unless a key already expires earlier. Returns the fingerprints given an expiry.
+ * unless a key already expires earlier. Returns the fingerprints given that expiry in
+ * `retiring`, and those that keep their earlier one in `expiringEarlier`.
  */
 export async function rotateKey(
   file: string,
@@ -57,10 +58,11 @@ export async function rotateKey(
   keyText: string,
   overlapMs: number,
   now: Date,
-): Promise<{ key: PublicKey; retiring: string[]; expires: Date }> {
+): Promise<{ key: PublicKey; retiring: string[]; expiringEarlier: string[]; expires: Date }> {
   const key = parsePublicKey(keyText, `new key for client "${clientId}"`);
   const expires = new Date(now.getTime() + overlapMs);
   const retiring: string[] = [];
+  const expiringEarlier: string[] = [];
   await editClientKeys(
     file,
     clientId,
@@ -79,14 +81,16 @@ export async function rotateKey(
         const current = entry.get('expires');
         if (current === undefined || new Date(String(current)) > expires) {
           entry.set('expires', formatPolicyTime(expires));
+          retiring.push(existing.fingerprint);
+        } else {
+          expiringEarlier.push(existing.fingerprint);
         }
-        retiring.push(existing.fingerprint);
       });
       appendKey(node, clientId, key, now);
     },
     key,
   );
-  return { key, retiring, expires };
+  return { key, retiring, expiringEarlier, expires };
 }
 
 function appendKey(node: ClientKeysNode, clientId: string, key: PublicKey, now: Date): void {

@@ -136,6 +136,8 @@ describe('rotateKey', () => {
   it('adds key and expires old ones', async () => {
     const result = await rotateKey(file, 'db1', keys[3]!, 7 * day, now);
     expect(result.expires.toISOString()).toBe('2026-06-08T00:00:00.000Z');
+    expect(result.retiring).toEqual([parsePublicKey(keys[2]!).fingerprint]);
+    expect(result.expiringEarlier).toEqual([parsePublicKey(keys[1]!).fingerprint]);
     const { policy } = await loadPolicy(file);
     const [first, second, third] = policy.clients[1]!.keys as Array<{
       expires?: Date;
