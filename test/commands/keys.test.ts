@@ -158,6 +158,19 @@ describe('keys CLI', () => {
     );
   });
 
+  it('list cuts a long comment in the table only', async () => {
+    const comment = `long-${'x'.repeat(300)}`;
+    writeFileSync(
+      policyFile,
+      source.replace(`${keys[0]}`, `${keys[0]!.split(' ').slice(0, 2).join(' ')} ${comment}`),
+    );
+    const table = await runGate(['keys', 'list', '--policy', policyFile]);
+    expect(table.stdout).toContain(`long-${'x'.repeat(34)}…`);
+    expect(table.stdout).not.toContain('x'.repeat(40));
+    const json = await runGate(['keys', 'list', '--policy', policyFile, '--json']);
+    expect(json.stdout).toContain(comment);
+  });
+
   it('add reads stdin', async () => {
     const result = await runGate(
       ['keys', 'add', '--policy', policyFile, '--client', 'web1', '--key', '-'],

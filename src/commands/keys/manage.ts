@@ -23,7 +23,7 @@ export async function runList(args: { policy?: string; json?: boolean }): Promis
       row.client_id,
       row.key_type,
       row.fingerprint,
-      escapeForTerminal(row.comment),
+      escapeForTerminal(shorten(row.comment)),
       row.expires ?? '',
       row.mode,
       row.status,
@@ -44,6 +44,17 @@ function summarize(record: KeyRecord) {
     mode: record.client.mode,
     status: record.status,
   };
+}
+
+/** Widest comment the table shows; `--json` gives the whole comment. */
+const COMMENT_COLUMN = 40;
+
+/** Cuts `text` to COMMENT_COLUMN characters, so one long comment cannot widen every row. */
+function shorten(text: string): string {
+  const characters = Array.from(text);
+  return characters.length <= COMMENT_COLUMN
+    ? text
+    : `${characters.slice(0, COMMENT_COLUMN - 1).join('')}…`;
 }
 
 /** `keys add`: adds a key from a file or stdin to a client. */

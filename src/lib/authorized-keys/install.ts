@@ -149,8 +149,10 @@ async function installLocked(
     if (current !== undefined && !unchanged) {
       backupFile = `${file}.bak`;
       await writeFileAtomic(backupFile, current.content, mode, owner).catch((error: unknown) => {
+        // The system error itself, without the wording writeFileAtomic puts around it.
+        const reason = ((error as Error).cause as Error | undefined) ?? (error as Error);
         throw new AuthorizedKeysError(
-          `cannot keep the previous file as ${backupFile}: ${(error as Error).message}; nothing was changed`,
+          `cannot keep the previous file as ${backupFile} (${reason.message}); ${file} was not changed, so fix or remove ${backupFile} and run "borg-gate keys write" again`,
           { cause: error },
         );
       });

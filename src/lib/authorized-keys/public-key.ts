@@ -162,7 +162,7 @@ function rejectNonKeyText(line: string, fail: (reason: string) => never): void {
   // A private key pasted into the policy must not be echoed back into error output or logs.
   if (/PRIVATE KEY-----|PuTTY-User-Key-File-|^b3BlbnNzaC1rZXktdjE/.test(line)) {
     fail(
-      'this is a private key, not a public key; remove it from the policy, treat it as exposed, and use the ".pub" file',
+      'this is a private key, not a public key; use the ".pub" file instead, and treat the private key as exposed if it was stored or sent where others could read it',
     );
   }
   if (line.startsWith('---- BEGIN SSH2 PUBLIC KEY')) {

@@ -211,7 +211,7 @@ export async function stageFile(file: string, mode: number): Promise<StagedFile>
       forget();
     } catch (error) {
       await discard();
-      throw error;
+      throw naming(error, `cannot replace ${file}`);
     }
     await syncDirectory(directory);
   };
@@ -230,7 +230,24 @@ export async function stageFile(file: string, mode: number): Promise<StagedFile>
       done += count;
     }
   };
-  return { write: (bytes) => writeAll(handle, bytes), read, commit, discard };
+  const write = (bytes: Buffer) =>
+    writeAll(handle, bytes).catch((error: unknown) => {
+      throw naming(error, `cannot write the new ${file}`);
+    });
+  return { write, read, commit, discard };
+}
+
+/**
+ * Returns `error` as an AuthorizedKeysError that starts with `what`, because a system error
+ * such as ENOSPC names no file. Errors that are AuthorizedKeysError already pass unchanged.
+ */
+function naming(error: unknown, what: string): Error {
+  if (error instanceof AuthorizedKeysError || !(error instanceof Error)) {
+    return error as Error;
+  }
+  return new AuthorizedKeysError(`${what}: ${error.message}; the file was left as it was`, {
+    cause: error,
+  });
 }
 
 /** Writes all of `bytes` at the handle's current position, however many calls that takes. */
