@@ -10,6 +10,11 @@ export interface FileLockOptions {
   waitMs: number;
   /** Called when the lock was taken over while held. */
   onCompromised: (error: Error) => void;
+  /**
+   * Returns true for errors worth another attempt; by default every error is. A caller whose
+   * lock can only be busy passes a test for ELOCKED, so a permanent error fails at once.
+   */
+  retryable?: (error: unknown) => boolean;
 }
 
 /**
@@ -36,7 +41,7 @@ export async function takeFileLock(
         onCompromised: options.onCompromised,
       });
     } catch (error) {
-      if (performance.now() >= giveUpAt) {
+      if (performance.now() >= giveUpAt || options.retryable?.(error) === false) {
         throw error;
       }
     }

@@ -419,6 +419,61 @@ describe('keys CLI', () => {
     expect(readFileSync(policyFile, 'utf8')).toBe(source);
   });
 
+  it('write refuses an index path that is a FIFO', async () => {
+    const fifo = join(dir, 'index.fifo');
+    rmSync(fifo, { force: true });
+    execFileSync('mkfifo', [fifo]);
+    const file = join(dir, 'authorized_keys.fifo-index');
+    const result = await runGate([
+      'keys',
+      'write',
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--index',
+      fifo,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the path is not a regular file');
+    expect(statSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('write refuses --file that is a lookup index or --index that is the backup', async () => {
+    const file = join(dir, 'authorized_keys.index-as-file');
+    const index = join(dir, 'as-file.index');
+    const write = ['keys', 'write', '--policy', policyFile];
+    expect((await runGate([...write, '--file', file, '--index', index])).code).toBe(0);
+    const asFile = await runGate([...write, '--file', index]);
+    expect(asFile.code).toBe(1);
+    expect(asFile.stderr).toContain('is a borg-gate lookup index');
+    const asBackup = await runGate([...write, '--file', file, '--index', `${file}.bak`]);
+    expect(asBackup.code).toBe(1);
+    expect(asBackup.stderr).toContain('is the backup copy keys write keeps');
+  });
+
+  it('check escapes control characters of the installed block', async () => {
+    const file = join(dir, 'authorized_keys.escape');
+    const base = [
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--gate-path',
+      '/usr/local/bin/borg-gate',
+    ];
+    expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
+    const text = readFileSync(file, 'utf8').replace(
+      /\n(# END)/,
+      `\n${keys[2]} \u001b[1A\u001b[2K\n$1`,
+    );
+    writeFileSync(file, text);
+    const checked = await runGate(['keys', 'check', ...base]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).not.toContain('\u001b');
+    expect(checked.stdout).toContain('\\u{1b}[1A');
+  });
+
   it('write gives a foreign-owned index back to root', async () => {
     const file = join(dir, 'authorized_keys.index-owner');
     const index = join(dir, 'owner.index');

@@ -32,6 +32,7 @@ import { cacheFileFor } from '../../lib/policy/cache.js';
 import { loadPolicyClients, type PolicyClients } from '../../lib/policy/load.js';
 import { warnAboutOutsideLines } from './outside-lines.js';
 import { authorizedKeysFileOf, type KeysArgs, policyFileOf, renderOptionsOf } from './shared.js';
+import { escapeForTerminal } from './terminal.js';
 
 /** `keys render`: prints the managed block to stdout. */
 export async function runRender(args: KeysArgs): Promise<number> {
@@ -78,6 +79,11 @@ export async function runWrite(
     await checkIndexLocation(indexFile);
   }
   const written = await writeBlockAndIndex(args, target, indexFile);
+  for (const leftover of written.removedLeftovers) {
+    process.stderr.write(
+      `borg-gate: removed ${leftover}, left by an earlier write that was killed\n`,
+    );
+  }
   const entries = written.entryCount === 1 ? 'entry' : 'entries';
   const summary = `${written.entryCount} ${entries} from ${written.file}`;
   if (written.changed) {
@@ -138,7 +144,7 @@ async function writeBlockAndIndex(
       blockName: args.block,
       owner: args.owner,
       mode: parseMode(args.mode),
-      withNewBlock,
+      ...(indexFile !== undefined && { withNewBlock }),
     });
     return { ...result, entryCount: rendered.entryCount, lineCount: rendered.lineCount, file };
   } finally {
@@ -168,6 +174,18 @@ async function refuseGateFileAsTarget(
         `--file ${JSON.stringify(target)} is ${name}; pass the authorized_keys path of the backup account`,
       );
     }
+  }
+  // Written 0600 over an index, it would lock out the AuthorizedKeysCommandUser, so every key.
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.isFile() && existing.size > 0 && (await isLookupIndex(target))) {
+    throw new AuthorizedKeysError(
+      `--file ${JSON.stringify(target)} is a borg-gate lookup index; pass the authorized_keys path of the backup account`,
+    );
+  }
+  if (indexFile !== undefined && (await sameFile(indexFile, `${target}.bak`))) {
+    throw new AuthorizedKeysError(
+      `--index ${JSON.stringify(indexFile)} is the backup copy keys write keeps of ${target}; pass another --index path`,
+    );
   }
 }
 
@@ -211,7 +229,8 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     const installed = split.old.toString('utf8');
     const names = [`${target} (installed)`, `${file} (policy)`] as const;
     const diff = unifiedDiff(installed, rendered, ...names, lineCount(before) + 1);
-    process.stdout.write(diff);
+    // The installed lines are the account's text; escape sequences could hide a line on root's terminal.
+    process.stdout.write(diff.split('\n').map(escapeForTerminal).join('\n'));
     // Bytes that are not UTF-8, or a missing final newline, can differ with equal lines.
     const hidden =
       diff === ''
@@ -295,6 +314,10 @@ async function checkIndexLocation(file: string): Promise<void> {
   // The index is written by rename, which never follows a symlink, so one here is refused.
   if (existing?.isSymbolicLink()) {
     throw invalid('the path is a symbolic link', 'pass the path of the real file');
+  }
+  // A device node or FIFO (/dev/null, say) would be replaced by a regular file.
+  if (existing !== undefined && !existing.isFile()) {
+    throw invalid('the path is not a regular file', 'pass the path of the index file');
   }
   // A typo must not replace the policy, the audit log or authorized_keys with an index.
   if (existing !== undefined && existing.size > 0 && !(await isLookupIndex(file))) {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { lstat, readdir, realpath, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { takeFileLock } from '../file-lock.js';
 import { AuthorizedKeysError } from './errors.js';
@@ -55,6 +55,8 @@ export interface InstallResult {
   backupFile?: string;
   /** The file's bytes before and after the block, which installBlock kept as they were. */
   outside: Pick<BlockSplit, 'before' | 'after'>;
+  /** Temporary files of a killed earlier write that installBlock removed. */
+  removedLeftovers: string[];
 }
 
 /** Lock directory next to the file, held by `keys write` from reading the file to replacing it. */
@@ -65,8 +67,12 @@ export function installLockPath(file: string): string {
 /** How long a `keys write` waits for another one that writes the same file. */
 const LOCK_WAIT_MS = 120_000;
 
-/** Age after which the lock of a killed `keys write` is taken over; held locks are refreshed. */
-const LOCK_STALE_MS = 10_000;
+/**
+ * Age after which the lock of a killed `keys write` is taken over; a held lock is refreshed
+ * every half of it. Generous, because a write that is stopped (SIGSTOP, a suspended VM) for
+ * longer loses the lock, and SIGINT, SIGTERM and SIGHUP release it at once anyway.
+ */
+const LOCK_STALE_MS = 60_000;
 
 /**
  * Writes `block` into `file`, replacing the block of the same name and keeping every other
@@ -84,8 +90,9 @@ export async function installBlock(
   block: string | Iterable<Buffer>,
   options: InstallOptions,
 ): Promise<InstallResult> {
-  // Checked before the lock, which is made in that directory and would only be retried.
+  // Checked before the lock, which is made in that directory.
   await statDirectory(file);
+  await refuseLinkedDirectory(file);
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {
@@ -96,17 +103,75 @@ export async function installBlock(
       onCompromised: (error) => {
         compromised = error;
       },
+      retryable: (error) => (error as NodeJS.ErrnoException).code === 'ELOCKED',
     });
   } catch (error) {
-    throw new AuthorizedKeysError(
-      `cannot take the lock ${installLockPath(file)} (${(error as Error).message}): another "borg-gate keys write" of this file has run for over ${LOCK_WAIT_MS / 1000} s, or the directory is not writable`,
-      { cause: error },
-    );
+    throw lockError(file, error);
   }
+  let result: InstallResult;
   try {
-    return await installLocked(file, block, options, () => compromised);
+    result = await installLocked(file, block, options, () => compromised);
   } finally {
     await release().catch(() => undefined);
+  }
+  // Noticed only after the rename when the process was stopped just before it.
+  if (compromised !== undefined) {
+    throw new AuthorizedKeysError(
+      `the lock ${installLockPath(file)} was taken over while this write was stopped, so another write may have been undone; run "borg-gate keys write" again`,
+      { cause: compromised },
+    );
+  }
+  return result;
+}
+
+/**
+ * Removes the temporary files that a write of `file` or of its `.bak` leaves when it is killed
+ * with SIGKILL (other signals remove them), and returns their paths. Called under the lock, so
+ * no running write owns them. Only regular files of this process's user are removed.
+ */
+async function removeLeftovers(file: string): Promise<string[]> {
+  const directory = dirname(file);
+  const name = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const temporary = new RegExp(`^\\.${name}(?:\\.bak)?\\.borg-gate-[0-9a-f]{12}$`);
+  const removed: string[] = [];
+  for (const entry of await readdir(directory).catch(() => [])) {
+    if (!temporary.test(entry)) {
+      continue;
+    }
+    const path = join(directory, entry);
+    const info = await lstat(path).catch(() => undefined);
+    if (info?.isFile() && info.uid === process.getuid?.()) {
+      await unlink(path).catch(() => undefined);
+      removed.push(path);
+    }
+  }
+  return removed;
+}
+
+function lockError(file: string, error: unknown): AuthorizedKeysError {
+  const lock = installLockPath(file);
+  const code = (error as NodeJS.ErrnoException).code;
+  const problem =
+    code === 'ELOCKED'
+      ? `another "borg-gate keys write" of ${file} has held it for over ${LOCK_WAIT_MS / 1000} s; wait for it, or remove ${lock} if no such write runs`
+      : `${(error as Error).message}; check that ${dirname(file)} is writable (keys write usually runs as root), and remove ${lock} if it is left over`;
+  return new AuthorizedKeysError(`cannot take the lock ${lock}: ${problem}`, { cause: error });
+}
+
+/**
+ * Throws AuthorizedKeysError when the directory of `file` is reached through a symbolic link.
+ * The account that owns its home could point `~/.ssh` at another account's directory, and
+ * root would then write that account's authorized_keys.
+ * NOTE: checked before the lock and again just before the rename, which leaves a window of
+ * microseconds. A file in a root-owned directory (deploy/keys.md) has no such window.
+ */
+async function refuseLinkedDirectory(file: string): Promise<void> {
+  const directory = dirname(file);
+  const real = await realpath(directory).catch(() => directory);
+  if (real !== directory) {
+    throw new AuthorizedKeysError(
+      `the directory of ${file} is reached through a symbolic link (${directory} is ${real}); pass the real path, ${join(real, basename(file))}, after checking that it is the right file`,
+    );
   }
 }
 
@@ -118,17 +183,22 @@ async function installLocked(
 ): Promise<InstallResult> {
   const mode = options.mode ?? DEFAULT_MODE;
   const pieces = typeof block === 'string' ? [Buffer.from(block, 'utf8')] : block;
+  const removedLeftovers = await removeLeftovers(file);
   const current = await readCurrentFile(file);
   const split = splitAtBlock(current?.content ?? Buffer.alloc(0), options.blockName, file);
   // Chosen first: a missing directory is reported with its fix before any other error.
   const owner = await chooseOwner(file, current?.owner, options.owner);
   const output = new BlockOutput(file, mode, split);
-  /** Throws unless the file is still as it was read and the lock is still ours. */
-  const checkUnchanged = async () => {
+  /**
+   * Throws unless the file is still as it was read, the lock is still ours and the directory
+   * is still reached without a symbolic link. `written` names what was written already.
+   */
+  const checkUnchanged = async (written = '') => {
+    await refuseLinkedDirectory(file);
     const lost = lockLost();
     if (lost !== undefined || (await currentStamp(file)) !== current?.stamp) {
       throw new AuthorizedKeysError(
-        `${file} changed while borg-gate was writing it, so it was left as it is; run "borg-gate keys write" again`,
+        `${file} changed while borg-gate was writing it, so it was left as it is${written}; run "borg-gate keys write" again`,
         { cause: lost },
       );
     }
@@ -139,9 +209,11 @@ async function installLocked(
     }
     const unchanged = output.matchesOld();
     const outside = { before: split.before, after: split.after };
-    if (current !== undefined && unchanged && current.mode === mode) {
+    const ownerRight =
+      owner === undefined || (current?.owner.uid === owner.uid && current.owner.gid === owner.gid);
+    if (current !== undefined && unchanged && current.mode === mode && ownerRight) {
       await options.withNewBlock?.(output.blockSource());
-      return { changed: false, outside };
+      return { changed: false, outside, removedLeftovers };
     }
     const staged = await output.finish();
     await checkUnchanged();
@@ -158,9 +230,12 @@ async function installLocked(
       });
     }
     await options.withNewBlock?.(output.blockSource());
-    await checkUnchanged();
+    const done = [backupFile === undefined ? '' : `the copy ${backupFile}`]
+      .concat(options.withNewBlock === undefined ? [] : ['the lookup index'])
+      .filter((part) => part !== '');
+    await checkUnchanged(done.length === 0 ? '' : ` (${done.join(' and ')} had been written)`);
     await staged.commit(owner);
-    return { changed: true, backupFile, outside };
+    return { changed: true, backupFile, outside, removedLeftovers };
   } catch (error) {
     await output.discard();
     throw error;

@@ -72,10 +72,21 @@ export function describeCidrProblem(value: string): string | undefined {
   return cidrProblem(value, parsed);
 }
 
-function cidrProblem(value: string, [address]: Cidr): string | undefined {
-  const text = value.split('/')[0]!;
+function cidrProblem(value: string, [address, prefix]: Cidr): string | undefined {
+  const [text, prefixText] = value.split('/') as [string, string | undefined];
   if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text)) {
-    return `"${value}" is not four decimal numbers without leading zeros, which some parsers read as octal or hex; write it as ${address.toString()} if that is what you mean`;
+    const suffix = prefixText === undefined ? '' : `/${prefix}`;
+    const parts = text.split('.');
+    // With four decimal parts, the likely meaning is the one without the zeros.
+    const decimal =
+      parts.length === 4 && parts.every((part) => /^\d+$/.test(part))
+        ? `${parts.map((part) => String(Number(part))).join('.')}${suffix}`
+        : undefined;
+    const readings =
+      decimal === undefined
+        ? `some programs read it as ${address.toString()}${suffix}`
+        : `some programs read it as octal (${address.toString()}${suffix}), others as decimal (${decimal})`;
+    return `"${value}" is not four plain decimal numbers: ${readings}; write each part as a decimal number without leading zeros`;
   }
   if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
     const ipv4 = (address as ipaddr.IPv6).toIPv4Address().toString();

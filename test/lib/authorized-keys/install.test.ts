@@ -172,6 +172,44 @@ describe('installBlock', () => {
     expect(readdirSync(dir)).toEqual(['authorized_keys']);
   });
 
+  it('directory reached through a symbolic link is refused', async () => {
+    const real = join(dir, 'real-ssh');
+    mkdirSync(real);
+    writeFileSync(join(real, 'authorized_keys'), 'other account\n', { mode: 0o600 });
+    symlinkSync(real, join(dir, 'ssh'));
+    await expect(installBlock(join(dir, 'ssh', 'authorized_keys'), block, options)).rejects.toThrow(
+      `the directory of ${join(dir, 'ssh', 'authorized_keys')} is reached through a symbolic link (${join(dir, 'ssh')} is ${real})`,
+    );
+    expect(readFileSync(join(real, 'authorized_keys'), 'utf8')).toBe('other account\n');
+    expect(readdirSync(real)).toEqual(['authorized_keys']);
+  });
+
+  it('leftovers of a killed write are removed', async () => {
+    writeFileSync(file, block, { mode: 0o600 });
+    const leftovers = [
+      '.authorized_keys.borg-gate-0123456789ab',
+      '.authorized_keys.bak.borg-gate-ba9876543210',
+    ];
+    for (const name of leftovers) {
+      writeFileSync(join(dir, name), 'partial');
+    }
+    writeFileSync(join(dir, '.authorized_keys.borg-gate-notours'), 'kept');
+    const result = await installBlock(file, block, options);
+    expect(result.removedLeftovers.sort()).toEqual(leftovers.map((name) => join(dir, name)).sort());
+    expect(readdirSync(dir).sort()).toEqual([
+      '.authorized_keys.borg-gate-notours',
+      'authorized_keys',
+    ]);
+  });
+
+  it('--owner changes the owner of an unchanged file', async () => {
+    writeFileSync(file, block, { mode: 0o600 });
+    const result = await installBlock(file, block, { ...options, owner: 'nobody' });
+    expect(result.changed).toBe(true);
+    expect(statSync(file).uid).toBe(65534);
+    expect(readFileSync(file, 'utf8')).toBe(block);
+  });
+
   it('keeps foreign lines and backs up', async () => {
     const foreign = '# admin key\nssh-ed25519 AAAA admin\n';
     writeFileSync(file, `${foreign}${block}# after\n`, { mode: 0o600 });

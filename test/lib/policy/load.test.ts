@@ -98,7 +98,7 @@ describe('parsePolicy', () => {
       'zero-padded address',
       '    from: ["192.0.2.1", "192.168.001.010"]\n',
       'clients[0].from[1]',
-      'write it as 192.168.1.8 if',
+      'others as decimal (192.168.1.10)',
     ],
     [
       'IPv4-mapped range',

@@ -85,11 +85,11 @@ describe('parseCidr', () => {
   });
 
   it.each([
-    ['192.168.001.010', /not four decimal numbers .* write it as 192\.168\.1\.8 if/],
-    ['010.1.2.3/8', /write it as 8\.1\.2\.3 if/],
-    ['0x0a.1.2.3', /write it as 10\.1\.2\.3 if/],
-    ['1', /write it as 0\.0\.0\.1 if/],
-    ['0x7f.1', /not four decimal numbers/],
+    ['192.168.001.010', /octal \(192\.168\.1\.8\), others as decimal \(192\.168\.1\.10\)/],
+    ['010.0.0.0/8', /octal \(8\.0\.0\.0\/8\), others as decimal \(10\.0\.0\.0\/8\)/],
+    ['0x0a.1.2.3', /some programs read it as 10\.1\.2\.3;/],
+    ['1', /read it as 0\.0\.0\.1;/],
+    ['0x7f.1', /not four plain decimal numbers/],
     ['::ffff:192.0.2.1', /IPv4-mapped .* write 192\.0\.2\.1 instead/],
     ['::ffff:1.2.3.4/128', /write 1\.2\.3\.4 instead/],
   ])('%s that ipaddr reads differently is refused', (value, problem) => {
