@@ -452,6 +452,31 @@ describe('keys CLI', () => {
     expect(asBackup.stderr).toContain('is the backup copy keys write keeps');
   });
 
+  it('check cuts a long diff', async () => {
+    const clients = Array.from({ length: 1100 }, (_, index) => [
+      `  - id: c${index}`,
+      `    keys: ["${randomPublicKey()} c${index}"]`,
+    ]);
+    writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+    const file = join(dir, 'authorized_keys.long-diff');
+    const write = ['keys', 'write', '--policy', policyFile, '--file', file];
+    expect((await runGate([...write, '--gate-path', '/opt/a/borg-gate'])).code).toBe(0);
+    const checked = await runGate([
+      'keys',
+      'check',
+      '--policy',
+      policyFile,
+      '--file',
+      file,
+      '--gate-path',
+      '/opt/b/borg-gate',
+    ]);
+    expect(checked.code).toBe(1);
+    const lines = checked.stdout.split('\n');
+    expect(lines).toHaveLength(2002);
+    expect(lines[2000]).toMatch(/^\.\.\. \d+ more lines of the diff are not shown$/);
+  });
+
   it('check escapes control characters of the installed block', async () => {
     const file = join(dir, 'authorized_keys.escape');
     const base = [

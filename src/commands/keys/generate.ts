@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { constants } from 'node:fs';
 import { access, lstat, open, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { gateEntryPattern } from '../../lib/authorized-keys/entry.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
@@ -63,7 +63,9 @@ export async function runRender(args: KeysArgs): Promise<number> {
   }
   // A reader that went away (`| head`) ends the output quietly, as in the audit commands.
   if (failure !== undefined && failure.code !== 'EPIPE') {
-    throw failure;
+    throw new AuthorizedKeysError(`cannot write the block to stdout: ${failure.message}`, {
+      cause: failure,
+    });
   }
   return 0;
 }
@@ -175,6 +177,13 @@ async function refuseGateFileAsTarget(
       );
     }
   }
+  // A rotated copy of the audit log (audit.log.1) is as much the gate's as the log itself.
+  const log = settings.audit_log;
+  if (dirname(target) === dirname(log) && basename(target).startsWith(`${basename(log)}.`)) {
+    throw new AuthorizedKeysError(
+      `--file ${JSON.stringify(target)} is a rotated copy of the audit log; pass the authorized_keys path of the backup account`,
+    );
+  }
   // Written 0600 over an index, it would lock out the AuthorizedKeysCommandUser, so every key.
   const existing = await lstat(target).catch(() => undefined);
   if (existing?.isFile() && existing.size > 0 && (await isLookupIndex(target))) {
@@ -230,7 +239,7 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     const names = [`${target} (installed)`, `${file} (policy)`] as const;
     const diff = unifiedDiff(installed, rendered, ...names, lineCount(before) + 1);
     // The installed lines are the account's text; escape sequences could hide a line on root's terminal.
-    process.stdout.write(diff.split('\n').map(escapeForTerminal).join('\n'));
+    process.stdout.write(shortenDiff(diff.split('\n').map(escapeForTerminal)).join('\n'));
     // Bytes that are not UTF-8, or a missing final newline, can differ with equal lines.
     const hidden =
       diff === ''
@@ -259,6 +268,24 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
     status = 1;
   }
   return status;
+}
+
+/** Most diff lines keys check prints, so a cron mail of a rewritten block stays readable. */
+const MAX_DIFF_LINES = 2000;
+
+/** Cuts a diff to MAX_DIFF_LINES lines and says how many it left out. */
+function shortenDiff(lines: string[]): string[] {
+  // The last element is the empty text after the final newline.
+  const shown = lines.length - 1;
+  if (shown <= MAX_DIFF_LINES) {
+    return lines;
+  }
+  const omitted = shown - MAX_DIFF_LINES;
+  return [
+    ...lines.slice(0, MAX_DIFF_LINES),
+    `... ${omitted} more lines of the diff are not shown`,
+    '',
+  ];
 }
 
 /** Renders the policy's block as one string. */

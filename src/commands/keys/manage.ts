@@ -103,13 +103,16 @@ export async function runRotate(args: {
     overlap,
     new Date(),
   );
-  const keys = (count: number) => (count === 1 ? '1 older key' : `${count} older keys`);
-  const earlier =
-    result.expiringEarlier.length === 0
+  const keys = (count: number, one: string, many: string) =>
+    count === 1 ? `1 older key ${one}` : `${count} older keys ${many}`;
+  const retiring = result.retiring.length;
+  const earlier = result.expiringEarlier.length;
+  const kept =
+    earlier === 0
       ? ''
-      : `; ${keys(result.expiringEarlier.length)} already expire earlier and keep that time`;
+      : `; ${keys(earlier, 'already expires earlier and keeps', 'already expire earlier and keep')} that time`;
   process.stderr.write(
-    `borg-gate: added ${result.key.fingerprint} to client "${args.client}"; ${keys(result.retiring.length)} now expire at ${result.expires.toISOString()}${earlier}\n`,
+    `borg-gate: added ${result.key.fingerprint} to client "${args.client}"; ${keys(retiring, 'now expires', 'now expire')} at ${result.expires.toISOString()}${kept}\n`,
   );
   printNextStep();
   return 0;

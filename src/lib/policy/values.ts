@@ -90,7 +90,7 @@ function cidrProblem(value: string, [address, prefix]: Cidr): string | undefined
   }
   if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
     const ipv4 = (address as ipaddr.IPv6).toIPv4Address().toString();
-    return `"${value}" is an IPv4-mapped IPv6 address, which never matches because sshd reports IPv4 clients as plain IPv4; write ${ipv4} instead`;
+    return `"${value}" is an IPv4 address written as IPv6 (IPv4-mapped), which never matches because sshd reports IPv4 clients as plain IPv4; write ${ipv4} instead`;
   }
   return undefined;
 }

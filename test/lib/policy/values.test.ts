@@ -90,7 +90,7 @@ describe('parseCidr', () => {
     ['0x0a.1.2.3', /some programs read it as 10\.1\.2\.3;/],
     ['1', /read it as 0\.0\.0\.1;/],
     ['0x7f.1', /not four plain decimal numbers/],
-    ['::ffff:192.0.2.1', /IPv4-mapped .* write 192\.0\.2\.1 instead/],
+    ['::ffff:192.0.2.1', /written as IPv6 \(IPv4-mapped\).* write 192\.0\.2\.1 instead/],
     ['::ffff:1.2.3.4/128', /write 1\.2\.3\.4 instead/],
   ])('%s that ipaddr reads differently is refused', (value, problem) => {
     expect(parseCidr(value)).toBeUndefined();
