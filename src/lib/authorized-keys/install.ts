@@ -184,7 +184,7 @@ async function installLocked(
   const mode = options.mode ?? DEFAULT_MODE;
   const pieces = typeof block === 'string' ? [Buffer.from(block, 'utf8')] : block;
   const removedLeftovers = await removeLeftovers(file);
-  const current = await readCurrentFile(file);
+  const current = await readCurrentFile(file, true);
   const split = splitAtBlock(current?.content ?? Buffer.alloc(0), options.blockName, file);
   // Chosen first: a missing directory is reported with its fix before any other error.
   const owner = await chooseOwner(file, current?.owner, options.owner);
@@ -220,14 +220,16 @@ async function installLocked(
     let backupFile: string | undefined;
     if (current !== undefined && !unchanged) {
       backupFile = `${file}.bak`;
-      await writeFileAtomic(backupFile, current.content, mode, owner).catch((error: unknown) => {
-        // The system error itself, without the wording writeFileAtomic puts around it.
-        const reason = ((error as Error).cause as Error | undefined) ?? (error as Error);
-        throw new AuthorizedKeysError(
-          `cannot keep the previous file as ${backupFile} (${reason.message}); ${file} was not changed, so fix or remove ${backupFile} and run "borg-gate keys write" again`,
-          { cause: error },
-        );
-      });
+      await writeFileAtomic(backupFile, current.content, mode, owner, true).catch(
+        (error: unknown) => {
+          // The system error itself, without the wording writeFileAtomic puts around it.
+          const reason = ((error as Error).cause as Error | undefined) ?? (error as Error);
+          throw new AuthorizedKeysError(
+            `cannot keep the previous file as ${backupFile} (${reason.message}); ${file} was not changed, so fix or remove ${backupFile} and run "borg-gate keys write" again`,
+            { cause: error },
+          );
+        },
+      );
     }
     await options.withNewBlock?.(output.blockSource());
     const done = [backupFile === undefined ? '' : `the copy ${backupFile}`]
@@ -306,7 +308,7 @@ class BlockOutput {
   }
 
   private async stage(): Promise<StagedFile> {
-    const staged = await stageFile(this.file, this.mode);
+    const staged = await stageFile(this.file, this.mode, true);
     this.staged = staged;
     for (const bytes of this.split.before) {
       await staged.write(bytes);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type BigIntStats, constants, readSync, unlinkSync } from 'node:fs';
-import { lstat, open, rename, unlink } from 'node:fs/promises';
+import { lstat, open, readlink, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import onExit from 'signal-exit';
 import { AuthorizedKeysError } from './errors.js';
@@ -22,7 +22,10 @@ export interface CurrentFile {
  * Reads a file that borg-gate is about to replace, or returns undefined when it does not exist.
  * Throws AuthorizedKeysError for a symbolic link or anything other than a regular file.
  */
-export async function readCurrentFile(file: string): Promise<CurrentFile | undefined> {
+export async function readCurrentFile(
+  file: string,
+  pinned = false,
+): Promise<CurrentFile | undefined> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     // O_NOFOLLOW: the owner of the directory could point a symlink at a file that root then rewrites.
@@ -44,6 +47,9 @@ export async function readCurrentFile(file: string): Promise<CurrentFile | undef
     });
   }
   try {
+    if (pinned) {
+      await confirmOpenedAt(handle.fd, file);
+    }
     const info = await handle.stat({ bigint: true });
     if (!info.isFile()) {
       throw new AuthorizedKeysError(`${file} is not a regular file`);
@@ -111,6 +117,23 @@ export async function fileHasContent(
   }
 }
 
+/**
+ * Throws AuthorizedKeysError unless the open file `fd` lies exactly at `path`, as the kernel
+ * names it in /proc/self/fd. The account that owns a directory can swap it for a symbolic link
+ * between any two path lookups, so checking the path before or after an open proves nothing;
+ * the name of the open file does. A file created at its pinned path stays in that directory,
+ * and a later rename through a swapped directory finds no file of its name there and fails.
+ * NOTE: without /proc (not Linux) the check is skipped.
+ */
+async function confirmOpenedAt(fd: number, path: string): Promise<void> {
+  const actual = await readlink(`/proc/self/fd/${fd}`).catch(() => undefined);
+  if (actual !== undefined && actual !== path) {
+    throw new AuthorizedKeysError(
+      `${dirname(path)} changed while borg-gate used it: the file opened as ${path} is ${actual}; nothing was written. The account that owns that directory can do this, so keep authorized_keys in a root-owned directory (deploy/keys.md)`,
+    );
+  }
+}
+
 /** Inode, size, mtime and ctime of a file, as text; any write or replacement changes them. */
 function fileStamp(info: BigIntStats): string {
   return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
@@ -143,8 +166,9 @@ export async function writeFileAtomic(
   content: Buffer | Iterable<Buffer>,
   mode: number,
   owner: FileOwner | undefined,
+  pinned = false,
 ): Promise<void> {
-  const staged = await stageFile(file, mode);
+  const staged = await stageFile(file, mode, pinned);
   try {
     for (const piece of Buffer.isBuffer(content) ? [content] : content) {
       await staged.write(piece);
@@ -173,9 +197,10 @@ export interface StagedFile {
 
 /**
  * Creates the temporary file for writeFileAtomic, exclusively and with `mode`, next to `file`,
- * so the rename replaces `file` in one step.
+ * so the rename replaces `file` in one step. With `pinned`, the file must have been created
+ * exactly at its path as written (see confirmOpenedAt).
  */
-export async function stageFile(file: string, mode: number): Promise<StagedFile> {
+export async function stageFile(file: string, mode: number, pinned = false): Promise<StagedFile> {
   const directory = dirname(file);
   const temporary = join(
     directory,
@@ -184,6 +209,15 @@ export async function stageFile(file: string, mode: number): Promise<StagedFile>
   // O_EXCL fails on any existing name, a planted symlink included.
   // wx+ opens for reading too, so StagedFile.read can return what was written.
   const handle = await open(temporary, 'wx+', mode);
+  if (pinned) {
+    await confirmOpenedAt(handle.fd, temporary).catch(async (error: unknown) => {
+      const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+      await handle.close().catch(() => undefined);
+      // Removed where it really is, not through the directory path, which may lead elsewhere now.
+      await unlink(actual ?? temporary).catch(() => undefined);
+      throw error;
+    });
+  }
   // Ctrl-C or a timeout of configuration management must not leave the file behind.
   const forget = onExit(() => {
     try {

@@ -18,7 +18,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installBlock, parseMode } from '../../../src/lib/authorized-keys/install.js';
 import type { BlockSource } from '../../../src/lib/authorized-keys/lookup-index.js';
 import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
-import { fileHasContent } from '../../../src/lib/authorized-keys/safe-write.js';
+import {
+  fileHasContent,
+  readCurrentFile,
+  stageFile,
+} from '../../../src/lib/authorized-keys/safe-write.js';
 
 let dir: string;
 let file: string;
@@ -182,6 +186,22 @@ describe('installBlock', () => {
     );
     expect(readFileSync(join(real, 'authorized_keys'), 'utf8')).toBe('other account\n');
     expect(readdirSync(real)).toEqual(['authorized_keys']);
+  });
+
+  it('pinned files must be opened where their path says', async () => {
+    // A directory swapped for a link between the checks and the open is seen by the open.
+    const real = join(dir, 'real-ssh');
+    mkdirSync(real);
+    writeFileSync(join(real, 'authorized_keys'), 'other account\n', { mode: 0o600 });
+    symlinkSync(real, join(dir, 'ssh'));
+    const linked = join(dir, 'ssh', 'authorized_keys');
+    await expect(stageFile(linked, 0o600, true)).rejects.toThrow(
+      `${join(dir, 'ssh')} changed while borg-gate used it`,
+    );
+    expect(readdirSync(real)).toEqual(['authorized_keys']);
+    await expect(readCurrentFile(linked, true)).rejects.toThrow(/nothing was written/);
+    // Unpinned, as for files whose directories may be links on purpose, both work.
+    expect((await readCurrentFile(linked))?.content.toString()).toBe('other account\n');
   });
 
   it('leftovers of a killed write are removed', async () => {
