@@ -218,6 +218,7 @@ describe('keys CLI', () => {
     const found = await runGate([...args, 'borg', type!, base64!]);
     expect(found.stdout).toBe(`${readFileSync(file, 'utf8').split('\n')[2]}\n`);
     expect(readFileSync(index, 'utf8')).toContain(`${base64} command=`);
+    expect(written.stderr).toContain(`wrote lookup index ${index}`);
   });
 
   it('index stamp recorded once settled', async () => {
@@ -474,7 +475,10 @@ describe('keys CLI', () => {
     expect(checked.code).toBe(1);
     const lines = checked.stdout.split('\n');
     expect(lines).toHaveLength(2002);
-    expect(lines[2000]).toMatch(/^\.\.\. \d+ more lines of the diff are not shown$/);
+    expect(lines[1000]).toMatch(/^\.\.\. \d+ lines of the diff are not shown here \.\.\.$/);
+    // The old lines come first and the new ones last, so both kinds are shown.
+    expect(lines.some((line) => line.startsWith('-command="/opt/a/'))).toBe(true);
+    expect(lines.some((line) => line.startsWith('+command="/opt/b/'))).toBe(true);
   });
 
   it('check escapes control characters of the installed block', async () => {

@@ -1,11 +1,17 @@
 import { once } from 'node:events';
 import { constants } from 'node:fs';
-import { access, lstat, open, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { access, lstat, open, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { unifiedDiff } from '../../lib/authorized-keys/diff.js';
 import { gateEntryPattern } from '../../lib/authorized-keys/entry.js';
 import { AuthorizedKeysError } from '../../lib/authorized-keys/errors.js';
-import { type InstallResult, installBlock, parseMode } from '../../lib/authorized-keys/install.js';
+import {
+  type InstallResult,
+  installBlock,
+  installLockPath,
+  parseMode,
+  removeLeftovers,
+} from '../../lib/authorized-keys/install.js';
 import {
   type BlockSource,
   INDEX_HEADER_PREFIX,
@@ -135,11 +141,21 @@ async function writeBlockAndIndex(
       if (indexFile === undefined || index === undefined) {
         return;
       }
+      for (const leftover of await removeLeftovers(indexFile)) {
+        process.stderr.write(
+          `borg-gate: removed ${leftover}, left by an earlier write that was killed\n`,
+        );
+      }
       // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
-      await writeIfChanged(
+      const written = await writeIfChanged(
         indexFile,
         () => index.pieces(sourceSha256, options, block, sourceStamp),
         index.byteLength(sourceSha256, options, sourceStamp),
+      );
+      process.stderr.write(
+        written
+          ? `borg-gate: wrote lookup index ${indexFile}\n`
+          : `borg-gate: lookup index ${indexFile} is up to date\n`,
       );
     };
     const result = await installBlock(target, rendered.pieces, {
@@ -147,6 +163,11 @@ async function writeBlockAndIndex(
       owner: args.owner,
       mode: parseMode(args.mode),
       ...(indexFile !== undefined && { withNewBlock }),
+      onLockWait: (lock) => {
+        process.stderr.write(
+          `borg-gate: waiting for ${lock}: another keys write of this file is running, or one was killed (its lock is taken over after 60 s)\n`,
+        );
+      },
     });
     return { ...result, entryCount: rendered.entryCount, lineCount: rendered.lineCount, file };
   } finally {
@@ -196,9 +217,17 @@ async function refuseGateFileAsTarget(
       `--index ${JSON.stringify(indexFile)} is the backup copy keys write keeps of ${target}; pass another --index path`,
     );
   }
+  if (indexFile !== undefined && (await sameFile(indexFile, installLockPath(target)))) {
+    throw new AuthorizedKeysError(
+      `--index ${JSON.stringify(indexFile)} is the lock keys write takes for ${target}; pass another --index path`,
+    );
+  }
 }
 
-/** True when both paths name one file: the same inode, or the same path if one is missing. */
+/**
+ * True when both paths name one file: the same inode, or, when one does not exist yet, the
+ * same name in the same directory with symbolic links resolved.
+ */
 async function sameFile(first: string, second: string): Promise<boolean> {
   if (resolve(first) === resolve(second)) {
     return true;
@@ -206,7 +235,12 @@ async function sameFile(first: string, second: string): Promise<boolean> {
   const [a, b] = await Promise.all(
     [stat(first), stat(second)].map((info) => info.catch(() => undefined)),
   );
-  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+  if (a !== undefined && b !== undefined) {
+    return a.dev === b.dev && a.ino === b.ino;
+  }
+  const real = async (path: string) =>
+    join(await realpath(dirname(path)).catch(() => dirname(path)), basename(path));
+  return (await real(first)) === (await real(second));
 }
 
 /**
@@ -280,11 +314,13 @@ function shortenDiff(lines: string[]): string[] {
   if (shown <= MAX_DIFF_LINES) {
     return lines;
   }
+  // Both ends: a rewritten block lists its old lines first and its new lines last.
+  const half = MAX_DIFF_LINES / 2;
   const omitted = shown - MAX_DIFF_LINES;
   return [
-    ...lines.slice(0, MAX_DIFF_LINES),
-    `... ${omitted} more lines of the diff are not shown`,
-    '',
+    ...lines.slice(0, half),
+    `... ${omitted} lines of the diff are not shown here ...`,
+    ...lines.slice(shown - half),
   ];
 }
 
@@ -373,16 +409,20 @@ async function isLookupIndex(file: string): Promise<boolean> {
   }
 }
 
-/** Writes the lookup index (root-owned, 0644 so the AuthorizedKeysCommandUser can read it). */
+/**
+ * Writes the lookup index (root-owned, 0644 so the AuthorizedKeysCommandUser can read it)
+ * unless it is already right, and returns whether it wrote it.
+ */
 async function writeIfChanged(
   file: string,
   content: () => Iterable<Buffer>,
   length: number,
-): Promise<void> {
+): Promise<boolean> {
   const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   // An index of another owner is rewritten: keys lookup refuses it, and sshd then lets no key in.
   if (await fileHasContent(file, content, length, 0o644, owner)) {
-    return;
+    return false;
   }
   await writeFileAtomic(file, content(), 0o644, owner);
+  return true;
 }

@@ -47,6 +47,8 @@ export interface InstallOptions {
    * the block's bytes back. An error it throws leaves the file as it was.
    */
   withNewBlock?: (block: BlockSource) => Promise<void>;
+  /** Called with the lock's path when the lock has been busy for a second. */
+  onLockWait?: (lockPath: string) => void;
 }
 
 export interface InstallResult {
@@ -95,6 +97,7 @@ export async function installBlock(
   await refuseLinkedDirectory(file);
   let compromised: Error | undefined;
   let release: () => Promise<void>;
+  const waiting = setTimeout(() => options.onLockWait?.(installLockPath(file)), 1000);
   try {
     release = await takeFileLock(file, {
       lockPath: installLockPath(file),
@@ -107,6 +110,8 @@ export async function installBlock(
     });
   } catch (error) {
     throw lockError(file, error);
+  } finally {
+    clearTimeout(waiting);
   }
   let result: InstallResult;
   try {
@@ -129,7 +134,7 @@ export async function installBlock(
  * with SIGKILL (other signals remove them), and returns their paths. Called under the lock, so
  * no running write owns them. Only regular files of this process's user are removed.
  */
-async function removeLeftovers(file: string): Promise<string[]> {
+export async function removeLeftovers(file: string): Promise<string[]> {
   const directory = dirname(file);
   const name = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const temporary = new RegExp(`^\\.${name}(?:\\.bak)?\\.borg-gate-[0-9a-f]{12}$`);

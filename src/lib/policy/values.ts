@@ -74,6 +74,9 @@ export function describeCidrProblem(value: string): string | undefined {
 
 function cidrProblem(value: string, [address, prefix]: Cidr): string | undefined {
   const [text, prefixText] = value.split('/') as [string, string | undefined];
+  if (prefixText !== undefined && !/^(?:0|[1-9]\d*)$/.test(prefixText)) {
+    return `"${value}" has the prefix length "${prefixText}"; write it as a decimal number without leading zeros, such as /${prefix}`;
+  }
   if (address.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text)) {
     const suffix = prefixText === undefined ? '' : `/${prefix}`;
     const parts = text.split('.');
@@ -82,15 +85,19 @@ function cidrProblem(value: string, [address, prefix]: Cidr): string | undefined
       parts.length === 4 && parts.every((part) => /^\d+$/.test(part))
         ? `${parts.map((part) => String(Number(part))).join('.')}${suffix}`
         : undefined;
+    const octal = `${address.toString()}${suffix}`;
     const readings =
       decimal === undefined
-        ? `some programs read it as ${address.toString()}${suffix}`
-        : `some programs read it as octal (${address.toString()}${suffix}), others as decimal (${decimal})`;
+        ? `some programs read it as ${octal}`
+        : decimal === octal
+          ? `it means ${octal}, but leading zeros are read as octal in other places`
+          : `some programs read it as octal (${octal}), others as decimal (${decimal})`;
     return `"${value}" is not four plain decimal numbers: ${readings}; write each part as a decimal number without leading zeros`;
   }
   if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
     const ipv4 = (address as ipaddr.IPv6).toIPv4Address().toString();
-    return `"${value}" is an IPv4 address written as IPv6 (IPv4-mapped), which never matches because sshd reports IPv4 clients as plain IPv4; write ${ipv4} instead`;
+    const range = prefixText === undefined ? ipv4 : `${ipv4}/${Math.max(prefix - 96, 0)}`;
+    return `"${value}" is an IPv4 address written as IPv6, which never matches because sshd reports IPv4 clients as plain IPv4; write ${range} instead`;
   }
   return undefined;
 }

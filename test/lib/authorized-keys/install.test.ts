@@ -15,7 +15,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installBlock, parseMode } from '../../../src/lib/authorized-keys/install.js';
+import {
+  installBlock,
+  installLockPath,
+  parseMode,
+} from '../../../src/lib/authorized-keys/install.js';
 import type { BlockSource } from '../../../src/lib/authorized-keys/lookup-index.js';
 import { formatBlock } from '../../../src/lib/authorized-keys/managed-block.js';
 import {
@@ -23,6 +27,7 @@ import {
   readCurrentFile,
   stageFile,
 } from '../../../src/lib/authorized-keys/safe-write.js';
+import { takeFileLock } from '../../../src/lib/file-lock.js';
 
 let dir: string;
 let file: string;
@@ -202,6 +207,26 @@ describe('installBlock', () => {
     await expect(readCurrentFile(linked, true)).rejects.toThrow(/nothing was written/);
     // Unpinned, as for files whose directories may be links on purpose, both work.
     expect((await readCurrentFile(linked))?.content.toString()).toBe('other account\n');
+  });
+
+  it('a busy lock is reported and then taken in turn', async () => {
+    writeFileSync(file, block, { mode: 0o600 });
+    const release = await takeFileLock(file, {
+      lockPath: installLockPath(file),
+      staleMs: 60_000,
+      waitMs: 0,
+      onCompromised: () => {},
+    });
+    const waits: string[] = [];
+    const writing = installBlock(file, changed, {
+      ...options,
+      onLockWait: (lock) => waits.push(lock),
+    });
+    await new Promise((done) => setTimeout(done, 1500));
+    expect(waits).toEqual([installLockPath(file)]);
+    await release();
+    expect((await writing).changed).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(changed);
   });
 
   it('leftovers of a killed write are removed', async () => {

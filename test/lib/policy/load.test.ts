@@ -104,7 +104,7 @@ describe('parsePolicy', () => {
       'IPv4-mapped range',
       '    from: ["::ffff:192.0.2.0/120"]\n',
       'clients[0].from[0]',
-      'IPv4-mapped',
+      'write 192.0.2.0/24 instead',
     ],
     ['bad date', '    expires: soon\n', 'clients[0].expires', 'YYYY-MM-DD'],
     ['string disabled', '    disabled: "no"\n', 'clients[0].disabled', ''],

@@ -90,8 +90,11 @@ describe('parseCidr', () => {
     ['0x0a.1.2.3', /some programs read it as 10\.1\.2\.3;/],
     ['1', /read it as 0\.0\.0\.1;/],
     ['0x7f.1', /not four plain decimal numbers/],
-    ['::ffff:192.0.2.1', /written as IPv6 \(IPv4-mapped\).* write 192\.0\.2\.1 instead/],
-    ['::ffff:1.2.3.4/128', /write 1\.2\.3\.4 instead/],
+    ['::ffff:192.0.2.1', /written as IPv6, .* write 192\.0\.2\.1 instead/],
+    ['::ffff:1.2.3.4/128', /write 1\.2\.3\.4\/32 instead/],
+    ['::ffff:192.0.2.0/120', /write 192\.0\.2\.0\/24 instead/],
+    ['192.168.001.000/24', /it means 192\.168\.1\.0\/24, but leading zeros/],
+    ['10.0.0.0/010', /prefix length "010"; .* such as \/10/],
   ])('%s that ipaddr reads differently is refused', (value, problem) => {
     expect(parseCidr(value)).toBeUndefined();
     expect(describeCidrProblem(value)).toMatch(problem);
