@@ -167,8 +167,8 @@ function lockError(file: string, error: unknown): AuthorizedKeysError {
  * Throws AuthorizedKeysError when the directory of `file` is reached through a symbolic link.
  * The account that owns its home could point `~/.ssh` at another account's directory, and
  * root would then write that account's authorized_keys.
- * NOTE: checked before the lock and again just before the rename, which leaves a window of
- * microseconds. A file in a root-owned directory (deploy/keys.md) has no such window.
+ * Checked before the lock and again before the rename; the files themselves are pinned to
+ * their directory (confirmOpenedAt in safe-write.ts), which a swap between checks cannot beat.
  */
 async function refuseLinkedDirectory(file: string): Promise<void> {
   const directory = dirname(file);
