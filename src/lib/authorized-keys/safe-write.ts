@@ -206,19 +206,8 @@ export async function stageFile(file: string, mode: number, pinned = false): Pro
     directory,
     `.${basename(file)}.borg-gate-${randomBytes(6).toString('hex')}`,
   );
-  // O_EXCL fails on any existing name, a planted symlink included.
-  // wx+ opens for reading too, so StagedFile.read can return what was written.
-  const handle = await open(temporary, 'wx+', mode);
-  if (pinned) {
-    await confirmOpenedAt(handle.fd, temporary).catch(async (error: unknown) => {
-      const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
-      await handle.close().catch(() => undefined);
-      // Removed where it really is, not through the directory path, which may lead elsewhere now.
-      await unlink(actual ?? temporary).catch(() => undefined);
-      throw error;
-    });
-  }
-  // Ctrl-C or a timeout of configuration management must not leave the file behind.
+  // Ctrl-C or a timeout of configuration management must not leave the file behind. Set up
+  // before the open, so a signal that arrives while open() returns still removes it.
   const forget = onExit(() => {
     try {
       unlinkSync(temporary);
@@ -226,6 +215,25 @@ export async function stageFile(file: string, mode: number, pinned = false): Pro
       // Already renamed or removed.
     }
   });
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    // O_EXCL fails on any existing name, a planted symlink included.
+    // wx+ opens for reading too, so StagedFile.read can return what was written.
+    handle = await open(temporary, 'wx+', mode);
+  } catch (error) {
+    forget();
+    throw error;
+  }
+  if (pinned) {
+    await confirmOpenedAt(handle.fd, temporary).catch(async (error: unknown) => {
+      const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+      await handle.close().catch(() => undefined);
+      // Removed where it really is, not through the directory path, which may lead elsewhere now.
+      await unlink(actual ?? temporary).catch(() => undefined);
+      forget();
+      throw error;
+    });
+  }
   const discard = async () => {
     await handle.close().catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
