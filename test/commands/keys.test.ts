@@ -31,6 +31,25 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Writes a policy of `count` clients with random keys; `keyOf` may replace one client's key. */
+function writeLargePolicy(count: number, keyOf: (index: number) => string = randomPublicKey) {
+  const clients = Array.from({ length: count }, (_, index) => [
+    `  - id: c${index}`,
+    `    keys: ["${keyOf(index)} c${index}"]`,
+  ]);
+  writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+}
+
+/** Options that point a keys command at the test policy, `file` and a fixed gate path. */
+function fileArgs(file: string): string[] {
+  return ['--policy', policyFile, '--file', file, '--gate-path', '/usr/local/bin/borg-gate'];
+}
+
+/** Runs `keys write` of the test policy into `file` with the lookup index `index`. */
+function writeWithIndex(file: string, index: string) {
+  return runGate(['keys', 'write', '--policy', policyFile, '--file', file, '--index', index]);
+}
+
 describe('keys CLI', () => {
   it('render defaults gate path', async () => {
     const result = await runGate(['keys', 'render', '--policy', policyFile]);
@@ -49,11 +68,7 @@ describe('keys CLI', () => {
   });
 
   it('render prints nothing when a late key is bad', async () => {
-    const clients = Array.from({ length: 2000 }, (_, index) => [
-      `  - id: c${index}`,
-      `    keys: ["${index === 1999 ? 'ssh-ed25519 AAAA' : randomPublicKey()} c${index}"]`,
-    ]);
-    writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+    writeLargePolicy(2000, (index) => (index === 1999 ? 'ssh-ed25519 AAAA' : randomPublicKey()));
     const result = await runGate(['keys', 'render', '--policy', policyFile]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
@@ -61,11 +76,7 @@ describe('keys CLI', () => {
   });
 
   it('render into a pipe closed early ends quietly', async () => {
-    const clients = Array.from({ length: 2000 }, (_, index) => [
-      `  - id: c${index}`,
-      `    keys: ["${randomPublicKey()} c${index}"]`,
-    ]);
-    writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+    writeLargePolicy(2000);
     const child = spawn(process.execPath, [GATE, 'keys', 'render', '--policy', policyFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -83,11 +94,7 @@ describe('keys CLI', () => {
   it('write stopped with SIGTERM leaves no temporary file', async () => {
     const work = join(dir, 'sigterm');
     mkdirSync(work, { recursive: true });
-    const clients = Array.from({ length: 20000 }, (_, index) => [
-      `  - id: c${index}`,
-      `    keys: ["${randomPublicKey()} c${index}"]`,
-    ]);
-    writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+    writeLargePolicy(20000);
     const file = join(work, 'authorized_keys');
     writeFileSync(file, '# kept\n', { mode: 0o600 });
     const child = spawn(
@@ -277,14 +284,7 @@ describe('keys CLI', () => {
 
   it('write numbers outside lines as check does after changing the block', async () => {
     const file = join(dir, 'authorized_keys.numbers');
-    const base = [
-      '--policy',
-      policyFile,
-      '--file',
-      file,
-      '--gate-path',
-      '/usr/local/bin/borg-gate',
-    ];
+    const base = fileArgs(file);
     writeFileSync(file, `${keys[2]} before\n`, { mode: 0o600 });
     expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
     // A hand edit drops the last entry, so the next write changes the block.
@@ -304,14 +304,7 @@ describe('keys CLI', () => {
 
   it('check reports a block that differs only in its final newline', async () => {
     const file = join(dir, 'authorized_keys.newline');
-    const base = [
-      '--policy',
-      policyFile,
-      '--file',
-      file,
-      '--gate-path',
-      '/usr/local/bin/borg-gate',
-    ];
+    const base = fileArgs(file);
     writeFileSync(file, '# before\n', { mode: 0o600 });
     expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
     writeFileSync(file, readFileSync(file, 'utf8').replace(/\n$/, ''));
@@ -325,14 +318,7 @@ describe('keys CLI', () => {
 
   it('check numbers diff lines as in the file', async () => {
     const file = join(dir, 'authorized_keys.diff-lines');
-    const base = [
-      '--policy',
-      policyFile,
-      '--file',
-      file,
-      '--gate-path',
-      '/usr/local/bin/borg-gate',
-    ];
+    const base = fileArgs(file);
     writeFileSync(file, '# one\n# two\n', { mode: 0o600 });
     expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
     const lines = readFileSync(file, 'utf8').split('\n');
@@ -390,16 +376,7 @@ describe('keys CLI', () => {
 
   it('write refuses an index path that holds another file', async () => {
     const file = join(dir, 'authorized_keys.other-index');
-    const result = await runGate([
-      'keys',
-      'write',
-      '--policy',
-      policyFile,
-      '--file',
-      file,
-      '--index',
-      policyFile,
-    ]);
+    const result = await writeWithIndex(file, policyFile);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the file exists and is not a borg-gate lookup index');
     expect(readFileSync(policyFile, 'utf8')).toBe(source);
@@ -425,16 +402,7 @@ describe('keys CLI', () => {
     rmSync(fifo, { force: true });
     execFileSync('mkfifo', [fifo]);
     const file = join(dir, 'authorized_keys.fifo-index');
-    const result = await runGate([
-      'keys',
-      'write',
-      '--policy',
-      policyFile,
-      '--file',
-      file,
-      '--index',
-      fifo,
-    ]);
+    const result = await writeWithIndex(file, fifo);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the path is not a regular file');
     expect(statSync(fifo).isFIFO()).toBe(true);
@@ -454,11 +422,7 @@ describe('keys CLI', () => {
   });
 
   it('check cuts a long diff', async () => {
-    const clients = Array.from({ length: 1100 }, (_, index) => [
-      `  - id: c${index}`,
-      `    keys: ["${randomPublicKey()} c${index}"]`,
-    ]);
-    writeFileSync(policyFile, ['version: 1', 'clients:', ...clients.flat(), ''].join('\n'));
+    writeLargePolicy(1100);
     const file = join(dir, 'authorized_keys.long-diff');
     const write = ['keys', 'write', '--policy', policyFile, '--file', file];
     expect((await runGate([...write, '--gate-path', '/opt/a/borg-gate'])).code).toBe(0);
@@ -483,14 +447,7 @@ describe('keys CLI', () => {
 
   it('check escapes control characters of the installed block', async () => {
     const file = join(dir, 'authorized_keys.escape');
-    const base = [
-      '--policy',
-      policyFile,
-      '--file',
-      file,
-      '--gate-path',
-      '/usr/local/bin/borg-gate',
-    ];
+    const base = fileArgs(file);
     expect((await runGate(['keys', 'write', ...base])).code).toBe(0);
     const text = readFileSync(file, 'utf8').replace(
       /\n(# END)/,
