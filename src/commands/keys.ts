@@ -57,13 +57,20 @@ const writeCommand: CommandModule<object, WriteArgs> = {
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runWrite(args)),
 };
 
-const checkCommand: CommandModule<object, KeysArgs & { mode?: string }> = {
+type CheckArgs = KeysArgs & { mode?: string; owner?: string };
+
+const checkCommand: CommandModule<object, CheckArgs> = {
   command: 'check',
   describe: 'Exit 1 and print a diff when the installed block differs from the policy',
   builder: (yargs) =>
-    withFile(withRenderOptions(yargs)).epilog(
-      'Exit status: 0 when the managed block matches the policy, the file has the expected mode and every key line is inside a managed block, as an entry borg-gate writes when the block has another name. 1 when the block differs (the diff goes to stdout), the mode differs, a key line is outside the managed blocks or is not such an entry in another block (each is named on stderr by line number and fingerprint), or the check failed.',
-    ) as Argv<KeysArgs & { mode?: string }>,
+    withFile(withRenderOptions(yargs))
+      .option('owner', {
+        type: 'string',
+        describe: 'User that must own the file, as given to keys write --owner (default: any)',
+      })
+      .epilog(
+        'Exit status: 0 when the managed block matches the policy, the file has the expected mode (and owner, with --owner) and every key line is inside a managed block, as an entry borg-gate writes when the block has another name. 1 when the block differs (the diff goes to stdout), the mode or owner differs, a key line is outside the managed blocks or is not such an entry in another block (each is named on stderr by line number and fingerprint), or the check failed.',
+      ) as Argv<CheckArgs>,
   handler: (args) => reportErrors(async () => (await import('./keys/generate.js')).runCheck(args)),
 };
 

@@ -260,6 +260,18 @@ describe('keys CLI', () => {
     expect(result.stderr).toContain('has mode 0664 instead of 0600');
   });
 
+  it('check with --owner flags a file the account owns again', async () => {
+    const file = join(dir, 'authorized_keys.owner');
+    const base = fileArgs(file);
+    expect((await runGate(['keys', 'write', ...base, '--owner', 'root'])).code).toBe(0);
+    expect((await runGate(['keys', 'check', ...base, '--owner', 'root'])).code).toBe(0);
+    chownSync(file, 65534, 65534);
+    const checked = await runGate(['keys', 'check', ...base, '--owner', 'root']);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toContain('is owned by uid 65534:65534 instead of root (0:0)');
+    expect((await runGate(['keys', 'check', ...base])).code).toBe(0);
+  });
+
   it('check flags outside key line', async () => {
     const file = join(dir, 'authorized_keys.outside');
     const gate = ['--gate-path', '/usr/local/bin/borg-gate'];

@@ -9,6 +9,7 @@ import {
   type InstallResult,
   installBlock,
   installLockPath,
+  lookupUser,
   parseMode,
   removeLeftovers,
 } from '../../lib/authorized-keys/install.js';
@@ -248,7 +249,9 @@ async function sameFile(first: string, second: string): Promise<boolean> {
  * `keys write` would install. Also exits 1 when the file mode is wrong or a key line is outside
  * the managed blocks. Silent on success, so cron mails only on drift.
  */
-export async function runCheck(args: KeysArgs & { mode?: string }): Promise<number> {
+export async function runCheck(
+  args: KeysArgs & { mode?: string; owner?: string },
+): Promise<number> {
   const target = authorizedKeysFileOf(args);
   const expectedMode = parseMode(args.mode);
   const file = policyFileOf(args);
@@ -300,6 +303,16 @@ export async function runCheck(args: KeysArgs & { mode?: string }): Promise<numb
       `borg-gate: ${target} has mode ${mode} instead of ${expected}; "borg-gate keys write" sets it\n`,
     );
     status = 1;
+  }
+  // A file the account owns again can be edited by it, whatever its mode says.
+  if (current !== undefined && args.owner !== undefined) {
+    const owner = await lookupUser(args.owner);
+    if (current.owner.uid !== owner.uid || current.owner.gid !== owner.gid) {
+      process.stderr.write(
+        `borg-gate: ${target} is owned by uid ${current.owner.uid}:${current.owner.gid} instead of ${args.owner} (${owner.uid}:${owner.gid}); "borg-gate keys write --owner ${args.owner}" sets it\n`,
+      );
+      status = 1;
+    }
   }
   return status;
 }
