@@ -420,7 +420,7 @@ describe('keys CLI', () => {
     expect(statSync(fifo).isFIFO()).toBe(true);
   });
 
-  it('write refuses --file that is a lookup index or --index that is the backup', async () => {
+  it('write rejects index as file, backup as index', async () => {
     const file = join(dir, 'authorized_keys.index-as-file');
     const index = join(dir, 'as-file.index');
     const write = ['keys', 'write', '--policy', policyFile];

@@ -88,11 +88,7 @@ export async function runWrite(
     await checkIndexLocation(indexFile);
   }
   const written = await writeBlockAndIndex(args, target, indexFile);
-  for (const leftover of written.removedLeftovers) {
-    process.stderr.write(
-      `borg-gate: removed ${leftover}, left by an earlier write that was killed\n`,
-    );
-  }
+  reportLeftovers(written.removedLeftovers);
   const entries = written.entryCount === 1 ? 'entry' : 'entries';
   const summary = `${written.entryCount} ${entries} from ${written.file}`;
   if (written.changed) {
@@ -103,11 +99,35 @@ export async function runWrite(
     process.stderr.write(`borg-gate: ${target} is up to date (${summary})\n`);
   }
   // The lines outside the block are those installBlock kept, so the file is not read again.
-  const before = Buffer.concat(written.outside.before);
-  const afterBlock = lineCount(before) + written.lineCount + 1;
-  warnAboutOutsideLines(before, target, gateBlockOf(args));
-  warnAboutOutsideLines(written.outside.after, target, gateBlockOf(args), afterBlock);
+  const { before, after } = written.outside;
+  warnAroundBlock(args, target, Buffer.concat(before), after, written.lineCount);
   return 0;
+}
+
+/** Prints the temporary files of killed writes that keys write removed. */
+function reportLeftovers(paths: string[]): void {
+  for (const path of paths) {
+    process.stderr.write(`borg-gate: removed ${path}, left by an earlier write that was killed\n`);
+  }
+}
+
+/**
+ * Warns about the key lines outside the managed blocks in the bytes `before` and `after` a
+ * block of `blockLines` lines, numbered as lines of the file, and returns their count.
+ */
+function warnAroundBlock(
+  args: KeysArgs,
+  target: string,
+  before: Buffer,
+  after: Buffer,
+  blockLines: number,
+): number {
+  const gate = gateBlockOf(args);
+  const afterBlock = lineCount(before) + blockLines + 1;
+  return (
+    warnAboutOutsideLines(before, target, gate) +
+    warnAboutOutsideLines(after, target, gate, afterBlock)
+  );
 }
 
 /** Counts the newlines in `bytes`. */
@@ -134,36 +154,32 @@ async function writeBlockAndIndex(
   const index = indexFile === undefined ? undefined : new IndexBuilder();
   const policy = await loadPolicyClients(file);
   try {
-    await refuseGateFileAsTarget(target, indexFile, file, policy.settings);
+    await rejectGatePaths(target, indexFile, file, policy.settings);
     const rendered = renderBlock(policy, file, options, index);
     const { sourceSha256, sourceStamp } = policy;
     // Written before authorized_keys is replaced, so a failed index leaves both as they were.
-    const withNewBlock = async (block: BlockSource) => {
-      if (indexFile === undefined || index === undefined) {
-        return;
-      }
-      for (const leftover of await removeLeftovers(indexFile)) {
-        process.stderr.write(
-          `borg-gate: removed ${leftover}, left by an earlier write that was killed\n`,
-        );
-      }
+    const writeIndex = async (indexPath: string, builder: IndexBuilder, block: BlockSource) => {
+      reportLeftovers(await removeLeftovers(indexPath));
       // The hash of the bytes, as `keys lookup` computes it, even for text that is not UTF-8.
       const written = await writeIfChanged(
-        indexFile,
-        () => index.pieces(sourceSha256, options, block, sourceStamp),
-        index.byteLength(sourceSha256, options, sourceStamp),
+        indexPath,
+        () => builder.pieces(sourceSha256, options, block, sourceStamp),
+        builder.byteLength(sourceSha256, options, sourceStamp),
       );
       process.stderr.write(
         written
-          ? `borg-gate: wrote lookup index ${indexFile}\n`
-          : `borg-gate: lookup index ${indexFile} is up to date\n`,
+          ? `borg-gate: wrote lookup index ${indexPath}\n`
+          : `borg-gate: lookup index ${indexPath} is up to date\n`,
       );
     };
     const result = await installBlock(target, rendered.pieces, {
       blockName: args.block,
       owner: args.owner,
       mode: parseMode(args.mode),
-      ...(indexFile !== undefined && { withNewBlock }),
+      ...(indexFile !== undefined &&
+        index !== undefined && {
+          withNewBlock: (block: BlockSource) => writeIndex(indexFile, index, block),
+        }),
       onLockWait: (lock) => {
         process.stderr.write(
           `borg-gate: waiting for ${lock}: another keys write of this file is running, or one was killed (its lock is taken over after 60 s)\n`,
@@ -177,10 +193,11 @@ async function writeBlockAndIndex(
 }
 
 /**
- * Throws AuthorizedKeysError when `--file` names the policy, its cache, the audit log or the
- * `--index` file: a typo there would append a block to that file.
+ * Throws AuthorizedKeysError when `--file` names the policy, its cache, the audit log or a
+ * rotated copy, the `--index` file or a lookup index, or when `--index` names the `.bak` copy or
+ * the lock of `--file`. A typo there would overwrite that file or append a block to it.
  */
-async function refuseGateFileAsTarget(
+async function rejectGatePaths(
   target: string,
   indexFile: string | undefined,
   policyFile: string,
@@ -246,8 +263,9 @@ async function sameFile(first: string, second: string): Promise<boolean> {
 
 /**
  * `keys check`: exits 1 and prints a unified diff when the installed block differs from what
- * `keys write` would install. Also exits 1 when the file mode is wrong or a key line is outside
- * the managed blocks. Silent on success, so cron mails only on drift.
+ * `keys write` would install. Also exits 1 when the file mode (or, with --owner, the owner) is
+ * wrong or a key line is outside the managed blocks. Silent on success, so cron mails only on
+ * drift.
  */
 export async function runCheck(
   args: KeysArgs & { mode?: string; owner?: string },
@@ -269,12 +287,13 @@ export async function runCheck(
   }
   let status = 0;
   const before = Buffer.concat(split.before);
+  const firstBlockLine = lineCount(before) + 1;
   if (!same) {
     // Rendered again as text only on drift, so a matching file never costs the whole block.
     const rendered = await renderText(file, options);
     const installed = split.old.toString('utf8');
     const names = [`${target} (installed)`, `${file} (policy)`] as const;
-    const diff = unifiedDiff(installed, rendered, ...names, lineCount(before) + 1);
+    const diff = unifiedDiff(installed, rendered, ...names, firstBlockLine);
     // The installed lines are the account's text; escape sequences could hide a line on root's terminal.
     process.stdout.write(shortenDiff(diff.split('\n').map(escapeForTerminal)).join('\n'));
     // Bytes that are not UTF-8, or a missing final newline, can differ with equal lines.
@@ -288,11 +307,7 @@ export async function runCheck(
     status = 1;
   }
   // The policy does not control a key outside the managed blocks, and keys write keeps it.
-  const afterBlock = lineCount(before) + lineCount(split.old) + 1;
-  const outside =
-    warnAboutOutsideLines(before, target, gateBlockOf(args)) +
-    warnAboutOutsideLines(split.after, target, gateBlockOf(args), afterBlock);
-  if (outside > 0) {
+  if (warnAroundBlock(args, target, before, split.after, lineCount(split.old)) > 0) {
     status = 1;
   }
   // A group- or world-writable file lets other users add keys; sshd's StrictModes also rejects it.
@@ -304,7 +319,7 @@ export async function runCheck(
     );
     status = 1;
   }
-  // A file the account owns again can be edited by it, whatever its mode says.
+  // A file the account owns again can be edited by it, whatever its mode is.
   if (current !== undefined && args.owner !== undefined) {
     const owner = await lookupUser(args.owner);
     if (current.owner.uid !== owner.uid || current.owner.gid !== owner.gid) {
@@ -317,23 +332,23 @@ export async function runCheck(
   return status;
 }
 
-/** Most diff lines keys check prints, so a cron mail of a rewritten block stays readable. */
+/** Maximum number of diff lines keys check prints, so a cron mail stays readable. */
 const MAX_DIFF_LINES = 2000;
 
-/** Cuts a diff to MAX_DIFF_LINES lines and says how many it left out. */
+/** Cuts a diff to MAX_DIFF_LINES lines, keeping both ends, with a line counting the rest. */
 function shortenDiff(lines: string[]): string[] {
   // The last element is the empty text after the final newline.
-  const shown = lines.length - 1;
-  if (shown <= MAX_DIFF_LINES) {
+  const total = lines.length - 1;
+  if (total <= MAX_DIFF_LINES) {
     return lines;
   }
-  // Both ends: a rewritten block lists its old lines first and its new lines last.
+  // A rewritten block lists its old lines first and its new lines last, so both ends count.
   const half = MAX_DIFF_LINES / 2;
-  const omitted = shown - MAX_DIFF_LINES;
+  const omitted = total - MAX_DIFF_LINES;
   return [
     ...lines.slice(0, half),
     `... ${omitted} lines of the diff are not shown here ...`,
-    ...lines.slice(shown - half),
+    ...lines.slice(total - half),
   ];
 }
 

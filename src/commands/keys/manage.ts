@@ -103,16 +103,16 @@ export async function runRotate(args: {
     overlap,
     new Date(),
   );
-  const keys = (count: number, one: string, many: string) =>
-    count === 1 ? `1 older key ${one}` : `${count} older keys ${many}`;
+  const keys = (count: number, singular: string, plural: string) =>
+    count === 1 ? `1 older key ${singular}` : `${count} older keys ${plural}`;
   const retiring = result.retiring.length;
   const earlier = result.expiringEarlier.length;
-  const kept =
+  const earlierNote =
     earlier === 0
       ? ''
       : `; ${keys(earlier, 'already expires earlier and keeps', 'already expire earlier and keep')} that time`;
   process.stderr.write(
-    `borg-gate: added ${result.key.fingerprint} to client "${args.client}"; ${keys(retiring, 'now expires', 'now expire')} at ${result.expires.toISOString()}${kept}\n`,
+    `borg-gate: added ${result.key.fingerprint} to client "${args.client}"; ${keys(retiring, 'now expires', 'now expire')} at ${result.expires.toISOString()}${earlierNote}\n`,
   );
   printNextStep();
   return 0;

@@ -111,5 +111,5 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
-/** Longest duration parseDuration accepts: 3,653 days, ten years with their leap days. */
+/** Maximum duration parseDuration accepts: 3,653 days, ten years with their leap days. */
 const MAX_DURATION_MS = 3653 * 86_400_000;

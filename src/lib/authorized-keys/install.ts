@@ -94,7 +94,7 @@ export async function installBlock(
 ): Promise<InstallResult> {
   // Checked before the lock, which is made in that directory.
   await statDirectory(file);
-  await refuseLinkedDirectory(file);
+  await rejectLinkedDirectory(file);
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   const waiting = setTimeout(() => options.onLockWait?.(installLockPath(file)), 1000);
@@ -167,10 +167,10 @@ function lockError(file: string, error: unknown): AuthorizedKeysError {
  * Throws AuthorizedKeysError when the directory of `file` is reached through a symbolic link.
  * The account that owns its home could point `~/.ssh` at another account's directory, and
  * root would then write that account's authorized_keys.
- * Checked before the lock and again before the rename; the files themselves are pinned to
- * their directory (confirmOpenedAt in safe-write.ts), which a swap between checks cannot beat.
+ * Checked before the lock and again before the rename. A swap between the checks cannot beat
+ * them, because the files themselves are pinned to their directory (openedPath in safe-write.ts).
  */
-async function refuseLinkedDirectory(file: string): Promise<void> {
+async function rejectLinkedDirectory(file: string): Promise<void> {
   const directory = dirname(file);
   const real = await realpath(directory).catch(() => directory);
   if (real !== directory) {
@@ -191,7 +191,6 @@ async function installLocked(
   const removedLeftovers = await removeLeftovers(file);
   const current = await readCurrentFile(file, true);
   const split = splitAtBlock(current?.content ?? Buffer.alloc(0), options.blockName, file);
-  // Chosen first: a missing directory is reported with its fix before any other error.
   const owner = await chooseOwner(file, current?.owner, options.owner);
   const output = new BlockOutput(file, mode, split);
   /**
@@ -199,7 +198,7 @@ async function installLocked(
    * is still reached without a symbolic link. `written` names what was written already.
    */
   const checkUnchanged = async (written = '') => {
-    await refuseLinkedDirectory(file);
+    await rejectLinkedDirectory(file);
     const lost = lockLost();
     if (lost !== undefined || (await currentStamp(file)) !== current?.stamp) {
       throw new AuthorizedKeysError(
@@ -237,10 +236,13 @@ async function installLocked(
       );
     }
     await options.withNewBlock?.(output.blockSource());
-    const done = [backupFile === undefined ? '' : `the copy ${backupFile}`]
-      .concat(options.withNewBlock === undefined ? [] : ['the lookup index'])
-      .filter((part) => part !== '');
-    await checkUnchanged(done.length === 0 ? '' : ` (${done.join(' and ')} had been written)`);
+    const written = [
+      ...(backupFile === undefined ? [] : [`the copy ${backupFile}`]),
+      ...(options.withNewBlock === undefined ? [] : ['the lookup index']),
+    ];
+    await checkUnchanged(
+      written.length === 0 ? '' : ` (${written.join(' and ')} had been written)`,
+    );
     await staged.commit(owner);
     return { changed: true, backupFile, outside, removedLeftovers };
   } catch (error) {

@@ -11,7 +11,7 @@ import type { GateCommand } from './gate-command.js';
  * paths differ.
  */
 
-/** How every version of the index starts; `keys write --index` overwrites only such a file. */
+/** The start of every index version; `keys write --index` overwrites only such a file. */
 export const INDEX_HEADER_PREFIX = '# borg-gate lookup index';
 
 const INDEX_HEADER = `${INDEX_HEADER_PREFIX} v3`;
@@ -45,13 +45,13 @@ function formatHeader(policyHash: string, policyStamp: string, command: GateComm
   return HEADER_START + policyHash + STAMP_START + policyStamp + headerEnd(command);
 }
 
-/** Where IndexBuilder reads the entries: the rendered block's bytes, by offset in the block. */
+/** The source of IndexBuilder's entries: the rendered block's bytes, by offset in the block. */
 export interface BlockSource {
   /** Copies `length` bytes of the block, from `offset` on, into `target` at `targetOffset`. */
   copy(target: Buffer, targetOffset: number, offset: number, length: number): void;
 }
 
-/** A BlockSource for a block held in memory. */
+/** Returns a BlockSource for a block held in memory. */
 export function bufferSource(block: Buffer): BlockSource {
   return {
     copy: (target, targetOffset, offset, length) => {

@@ -20,7 +20,8 @@ export interface CurrentFile {
 
 /**
  * Reads a file that borg-gate is about to replace, or returns undefined when it does not exist.
- * Throws AuthorizedKeysError for a symbolic link or anything other than a regular file.
+ * Throws AuthorizedKeysError for a symbolic link or anything other than a regular file, and
+ * with `pinned` also when the opened file is not exactly at `file` (see unpinnedError).
  */
 export async function readCurrentFile(
   file: string,
@@ -47,8 +48,9 @@ export async function readCurrentFile(
     });
   }
   try {
-    if (pinned) {
-      await confirmOpenedAt(handle.fd, file);
+    const actual = pinned ? await openedPath(handle.fd) : undefined;
+    if (actual !== undefined && actual !== file) {
+      throw unpinnedError(file, actual);
     }
     const info = await handle.stat({ bigint: true });
     if (!info.isFile()) {
@@ -118,20 +120,23 @@ export async function fileHasContent(
 }
 
 /**
- * Throws AuthorizedKeysError unless the open file `fd` lies exactly at `path`, as the kernel
- * names it in /proc/self/fd. The account that owns a directory can swap it for a symbolic link
- * between any two path lookups, so checking the path before or after an open proves nothing;
- * the name of the open file does. A file created at its pinned path stays in that directory,
- * and a later rename through a swapped directory finds no file of its name there and fails.
- * NOTE: without /proc (not Linux) the check is skipped.
+ * Returns the path the kernel gives for the open file `fd` in /proc/self/fd, or undefined
+ * without /proc. Pinned files must be at exactly the path they were opened by. The account that
+ * owns a directory can swap it for a symbolic link between any two path lookups, so a check of
+ * the path before or after the open proves nothing, while the name of the open file does.
+ * A file created at its pinned path stays in that directory, and a later rename through a
+ * swapped directory finds no file of its name there and fails.
+ * NOTE: without /proc (not Linux) pinned files are not checked.
  */
-async function confirmOpenedAt(fd: number, path: string): Promise<void> {
-  const actual = await readlink(`/proc/self/fd/${fd}`).catch(() => undefined);
-  if (actual !== undefined && actual !== path) {
-    throw new AuthorizedKeysError(
-      `${dirname(path)} changed while borg-gate used it: the file opened as ${path} is ${actual}; nothing was written. The account that owns that directory can do this, so keep authorized_keys in a root-owned directory (deploy/keys.md)`,
-    );
-  }
+async function openedPath(fd: number): Promise<string | undefined> {
+  return readlink(`/proc/self/fd/${fd}`).catch(() => undefined);
+}
+
+/** Returns the error for a pinned file opened as `path` that the kernel names `actual`. */
+function unpinnedError(path: string, actual: string): AuthorizedKeysError {
+  return new AuthorizedKeysError(
+    `${dirname(path)} changed while borg-gate used it: the file opened as ${path} is ${actual}; nothing was written. The account that owns that directory can do this, so keep authorized_keys in a root-owned directory (deploy/keys.md)`,
+  );
 }
 
 /** Inode, size, mtime and ctime of a file, as text; any write or replacement changes them. */
@@ -198,7 +203,7 @@ export interface StagedFile {
 /**
  * Creates the temporary file for writeFileAtomic, exclusively and with `mode`, next to `file`,
  * so the rename replaces `file` in one step. With `pinned`, the file must have been created
- * exactly at its path as written (see confirmOpenedAt).
+ * exactly at its path as written (see openedPath).
  */
 export async function stageFile(file: string, mode: number, pinned = false): Promise<StagedFile> {
   const directory = dirname(file);
@@ -224,15 +229,13 @@ export async function stageFile(file: string, mode: number, pinned = false): Pro
     forget();
     throw error;
   }
-  if (pinned) {
-    await confirmOpenedAt(handle.fd, temporary).catch(async (error: unknown) => {
-      const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
-      await handle.close().catch(() => undefined);
-      // Removed where it really is, not through the directory path, which may lead elsewhere now.
-      await unlink(actual ?? temporary).catch(() => undefined);
-      forget();
-      throw error;
-    });
+  const actual = pinned ? await openedPath(handle.fd) : undefined;
+  if (actual !== undefined && actual !== temporary) {
+    await handle.close().catch(() => undefined);
+    // Removed where it really is, not through the directory path, which may lead elsewhere now.
+    await unlink(actual).catch(() => undefined);
+    forget();
+    throw unpinnedError(temporary, actual);
   }
   const discard = async () => {
     await handle.close().catch(() => undefined);

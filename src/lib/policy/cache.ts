@@ -281,8 +281,8 @@ function readBucket(cache: VerifiedCache, bucket: number): Buffer | undefined {
  * Checks the body and the order part, then returns a reader of the clients in policy order.
  * The buckets must fill the body in index order and match their SHA-256, the order must match
  * its SHA-256, and each bucket must have exactly as many lines as the order assigns to it.
- * The body is hashed in one sequential pass and read again, a window per bucket, as the caller
- * iterates; neither pass keeps the whole body in memory.
+ * The body is hashed in one sequential pass. It is read again, a window per bucket, as the
+ * caller iterates, so neither pass keeps the whole body in memory.
  * NOTE: bytes changed between the two passes would be read unchecked. Only the cache's owner,
  * who may also edit the policy, can change them, and borg-gate itself only replaces the file.
  */

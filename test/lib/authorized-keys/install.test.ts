@@ -143,7 +143,7 @@ describe('installBlock', () => {
       installBlock(file, changed, { ...options, withNewBlock: failing }),
     ).rejects.toThrow(/index directory is full/);
     expect(readFileSync(file, 'utf8')).toBe(`# top\n${block}`);
-    // The backup is written first; it holds the file as it still is.
+    // The backup is written first, so it contains the file as it still is.
     expect(readdirSync(dir).sort()).toEqual(['authorized_keys', 'authorized_keys.bak']);
     expect(readFileSync(`${file}.bak`, 'utf8')).toBe(`# top\n${block}`);
   });
