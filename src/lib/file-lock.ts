@@ -8,8 +8,6 @@ export interface FileLockOptions {
   staleMs: number;
   /** Milliseconds to keep trying before the last error is thrown. */
   waitMs: number;
-  /** Called when the lock was taken over while held. */
-  onCompromised: (error: Error) => void;
   /**
    * Returns true for errors worth another attempt; by default every error is. A caller whose
    * lock can only be busy passes a test for ELOCKED, so a permanent error fails at once.
@@ -17,29 +15,37 @@ export interface FileLockOptions {
   retryable?: (error: unknown) => boolean;
 }
 
+/** A lock taken by takeFileLock. */
+export interface HeldLock {
+  release(): Promise<void>;
+  /** Returns the error proper-lockfile reported if another process took the lock over. */
+  lost(): Error | undefined;
+}
+
 /**
  * Takes the lock of `file` with proper-lockfile, retrying after any error until `waitMs` have
- * passed, and returns its release function. The lock's mtime is refreshed while it is held,
+ * passed. The lock's mtime is refreshed while it is held,
  * so a lock left by a killed process is taken over after `staleMs`. The retries are timed here
  * and not by proper-lockfile 4.1, because it has the retry package compute and sort the delay
  * of every allowed retry before its first attempt. For a 30 s wait in 20 ms steps, that was
  * 1,500 delays and a few milliseconds of CPU on each audit append.
  * NOTE: mkdir locking is not reliable on NFS.
  */
-export async function takeFileLock(
-  file: string,
-  options: FileLockOptions,
-): Promise<() => Promise<void>> {
+export async function takeFileLock(file: string, options: FileLockOptions): Promise<HeldLock> {
   const giveUpAt = performance.now() + options.waitMs;
+  let lost: Error | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      // The default onCompromised throws from a timer and would crash the caller.
-      return await lockfile.lock(file, {
+      const release = await lockfile.lock(file, {
         lockfilePath: options.lockPath,
         realpath: false,
         stale: Math.max(options.staleMs, 2000),
-        onCompromised: options.onCompromised,
+        // The default throws from a timer and would crash the caller, so the loss is kept.
+        onCompromised: (error) => {
+          lost ??= error;
+        },
       });
+      return { release, lost: () => lost };
     } catch (error) {
       if (performance.now() >= giveUpAt || options.retryable?.(error) === false) {
         throw error;

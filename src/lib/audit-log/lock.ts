@@ -1,4 +1,4 @@
-import { takeFileLock } from '../file-lock.js';
+import { type HeldLock, takeFileLock } from '../file-lock.js';
 import { AuditLogError, errorCode } from './errors.js';
 
 export interface LockOptions {
@@ -29,16 +29,12 @@ export async function withAppendLock(
 ): Promise<void> {
   const stale = Math.max(options.lockStaleMs ?? 5000, 2000);
   const deadline = options.lockWaitMs ?? 30_000;
-  let compromised: Error | undefined;
-  let release: () => Promise<void>;
+  let lock: HeldLock;
   try {
-    release = await takeFileLock(logPath, {
+    lock = await takeFileLock(logPath, {
       lockPath: lockPath(logPath),
       staleMs: stale,
       waitMs: deadline,
-      onCompromised: (error) => {
-        compromised = error;
-      },
     });
   } catch (error) {
     throw new AuditLogError(
@@ -52,13 +48,14 @@ export async function withAppendLock(
   try {
     critical();
   } finally {
-    await release().catch(() => undefined);
+    await lock.release().catch(() => undefined);
   }
-  if (compromised !== undefined) {
+  const lost = lock.lost();
+  if (lost !== undefined) {
     throw new AuditLogError(
       logPath,
       'the append lock was taken over while held: run `borg-gate audit verify`',
-      { cause: compromised },
+      { cause: lost },
     );
   }
 }

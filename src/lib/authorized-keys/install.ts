@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { lstat, readdir, realpath, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { takeFileLock } from '../file-lock.js';
+import { type HeldLock, takeFileLock } from '../file-lock.js';
 import { AuthorizedKeysError } from './errors.js';
 import { type BlockSource, bufferSource } from './lookup-index.js';
 import { type BlockSplit, splitAtBlock } from './managed-block.js';
@@ -95,17 +95,13 @@ export async function installBlock(
   // Checked before the lock, which is made in that directory.
   await statDirectory(file);
   await rejectLinkedDirectory(file);
-  let compromised: Error | undefined;
-  let release: () => Promise<void>;
+  let lock: HeldLock;
   const waiting = setTimeout(() => options.onLockWait?.(installLockPath(file)), 1000);
   try {
-    release = await takeFileLock(file, {
+    lock = await takeFileLock(file, {
       lockPath: installLockPath(file),
       staleMs: LOCK_STALE_MS,
       waitMs: LOCK_WAIT_MS,
-      onCompromised: (error) => {
-        compromised = error;
-      },
       retryable: (error) => (error as NodeJS.ErrnoException).code === 'ELOCKED',
     });
   } catch (error) {
@@ -115,15 +111,16 @@ export async function installBlock(
   }
   let result: InstallResult;
   try {
-    result = await installLocked(file, block, options, () => compromised);
+    result = await installLocked(file, block, options, lock.lost);
   } finally {
-    await release().catch(() => undefined);
+    await lock.release().catch(() => undefined);
   }
   // Noticed only after the rename when the process was stopped just before it.
-  if (compromised !== undefined) {
+  const lost = lock.lost();
+  if (lost !== undefined) {
     throw new AuthorizedKeysError(
       `the lock ${installLockPath(file)} was taken over while this write was stopped, so another write may have been undone; run "borg-gate keys write" again`,
-      { cause: compromised },
+      { cause: lost },
     );
   }
   return result;

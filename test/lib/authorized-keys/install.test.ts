@@ -211,11 +211,10 @@ describe('installBlock', () => {
 
   it('a busy lock is reported and then taken in turn', async () => {
     writeFileSync(file, block, { mode: 0o600 });
-    const release = await takeFileLock(file, {
+    const lock = await takeFileLock(file, {
       lockPath: installLockPath(file),
       staleMs: 60_000,
       waitMs: 0,
-      onCompromised: () => {},
     });
     const waits: string[] = [];
     const writing = installBlock(file, changed, {
@@ -224,7 +223,7 @@ describe('installBlock', () => {
     });
     await new Promise((done) => setTimeout(done, 1500));
     expect(waits).toEqual([installLockPath(file)]);
-    await release();
+    await lock.release();
     expect((await writing).changed).toBe(true);
     expect(readFileSync(file, 'utf8')).toBe(changed);
   });
