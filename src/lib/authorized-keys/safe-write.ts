@@ -256,7 +256,7 @@ export async function stageFile(file: string, mode: number, pinned = false): Pro
       forget();
     } catch (error) {
       await discard();
-      throw naming(error, `cannot replace ${file}`);
+      throw withFileName(error, `cannot replace ${file}`);
     }
     await syncDirectory(directory);
   };
@@ -277,20 +277,20 @@ export async function stageFile(file: string, mode: number, pinned = false): Pro
   };
   const write = (bytes: Buffer) =>
     writeAll(handle, bytes).catch((error: unknown) => {
-      throw naming(error, `cannot write the new ${file}`);
+      throw withFileName(error, `cannot write the new ${file}`);
     });
   return { write, read, commit, discard };
 }
 
 /**
- * Returns `error` as an AuthorizedKeysError that starts with `what`, because a system error
+ * Returns `error` as an AuthorizedKeysError that starts with `action`, because a system error
  * such as ENOSPC names no file. Errors that are AuthorizedKeysError already pass unchanged.
  */
-function naming(error: unknown, what: string): Error {
+function withFileName(error: unknown, action: string): Error {
   if (error instanceof AuthorizedKeysError || !(error instanceof Error)) {
     return error as Error;
   }
-  return new AuthorizedKeysError(`${what}: ${error.message}; the file was left as it was`, {
+  return new AuthorizedKeysError(`${action}: ${error.message}; the file was left as it was`, {
     cause: error,
   });
 }
