@@ -61,6 +61,9 @@ describe('backup through the gate', () => {
     }
     const ends = records.filter((record) => record.event === 'session_end');
     expect(ends.every((record) => record.exit_code === 0)).toBe(true);
+    // borg writes its replies to the client itself, so only the client's bytes are counted.
+    expect(ends.every((record) => Number(record.bytes_in) > 0)).toBe(true);
+    expect(ends.some((record) => 'bytes_out' in record)).toBe(false);
     expect(readFileSync(gate.auditLog, 'utf8')).not.toContain('\u001b');
   });
 });

@@ -40,6 +40,8 @@ describe('backup over the storage quota', () => {
     expect(create.code).toBe(2);
     const end = gate.auditRecords().at(-1);
     expect(end?.event).toBe('session_end');
+    // With a quota the gate reads borg's replies, to name the error; so it counts them too.
+    expect(end?.bytes_out).toBeGreaterThan(0);
     expect(end?.reason).toBe(
       'borg-error: borg serve replied with StorageQuotaExceeded, then the client closed the connection, before the data it stored was committed',
     );

@@ -40,7 +40,8 @@ const BORG2_PERMISSIONS: Record<ServeMode, string> = {
 /**
  * Builds the `borg serve` command line for a granted request. Only the log level and debug
  * topics come from the client. Restrictions, mode and quota come from the policy, and the
- * client's umask, lock wait and log format are dropped. Values use the `--flag=value` form,
+ * client's umask, lock wait and log format are dropped; borg 1.x always logs JSON lines, the
+ * format its `negotiate` would pick. Values use the `--flag=value` form,
  * so none can be read as an option. Throws ServeArgvError for unsafe options.
  */
 export function buildServeArgv(options: ServeArgvOptions): ServeArgv {
@@ -50,7 +51,7 @@ export function buildServeArgv(options: ServeArgvOptions): ServeArgv {
   checkRequest(options.request);
   const args = [
     'serve',
-    ...loggingArgs(options.request),
+    ...loggingArgs(options.request, options.borgMajor),
     ...options.restrictToRepositories.map((path) => `--restrict-to-repository=${path}`),
     ...options.restrictToPaths.map((path) => `--restrict-to-path=${path}`),
     ...modeArgs(options.borgMajor, options.mode),
@@ -59,8 +60,11 @@ export function buildServeArgv(options: ServeArgvOptions): ServeArgv {
   return { file: options.binary, args };
 }
 
-function loggingArgs(request: ServeRequest): string[] {
+function loggingArgs(request: ServeRequest, borgMajor: 1 | 2): string[] {
   const args = request.logLevel === undefined ? [] : [`--${request.logLevel}`];
+  // The gate answers a borg 1.x client's `negotiate` itself and never passes it on. Answering it
+  // is what switches borg 1.x serve to JSON log lines, so the flag sets that format instead.
+  if (borgMajor === 1) args.push('--log-json');
   return args.concat(request.debugTopics.map((topic) => `--debug-topic=${topic}`));
 }
 

@@ -17,6 +17,7 @@ export const REFUSAL_MESSAGES = {
   saveKey: 'borg-gate: changing the repository key is not permitted for this key',
   secondOpen: 'borg-gate: a session may open only one repository',
   method: 'borg-gate: this RPC method is not permitted',
+  ended: 'borg-gate: the session ended after a refused request',
 } as const;
 
 /** Policy state a conditional rule may read. */

@@ -1,10 +1,30 @@
 import type { Readable, Writable } from 'node:stream';
 import { ProtocolError } from './errors.js';
-import { REFUSAL_CLASS, type SessionMode } from './policy.js';
+import { REFUSAL_CLASS, REFUSAL_MESSAGES, type SessionMode } from './policy.js';
 import { encodeErrorReply, encodeNilResultReply } from './replies.js';
 import { ReplyChannel } from './reply-channel.js';
-import { RequestFilter } from './request-filter.js';
+import { type FilterOutput, RequestFilter } from './request-filter.js';
 import { pumpChunks } from './streams.js';
+
+/** The gate reads `borg serve` stdout and copies each reply to the client. */
+export interface RelayedReplies {
+  kind: 'relay';
+  /** `borg serve` stdout. borg never sees `negotiate`, which the gate answers, so it starts with the reply to `open`. */
+  childOut: Readable;
+}
+
+/**
+ * `borg serve` writes its replies to the client itself, so the gate copies only requests. To
+ * answer a request itself, the gate first ends borg's input and waits until borg has exited:
+ * only then can no reply of borg's be half written, so the gate's reply lands between messages.
+ */
+export interface DirectReplies {
+  kind: 'direct';
+  /** Resolves once borg has exited for any reason. */
+  exited: Promise<unknown>;
+  /** Called once after borg's input was ended; resolves once borg has exited (forcing it in time). */
+  stop: () => Promise<unknown>;
+}
 
 export interface RelayOptions {
   /** Client requests, positioned after the handshake. */
@@ -13,16 +33,13 @@ export interface RelayOptions {
   clientOut: Writable;
   /** `borg serve` stdin; the relay ends it when the client is done or breaks the protocol. */
   childIn: Writable;
-  /** `borg serve` stdout, past borg's own negotiate reply unless `negotiateReplyPending` is set. */
-  childOut: Readable;
-  /** childOut still starts with borg's reply to the replayed negotiate; the relay drops it. */
-  negotiateReplyPending?: boolean;
+  replies: RelayedReplies | DirectReplies;
   mode: SessionMode;
   /** Lets read-only sessions run `check` without repair. */
   allowCheck: boolean;
   /** The session's `open` had create=true, so the repository is new (`borg init`). */
   repositoryCreated?: boolean;
-  /** The caller has already replayed negotiate and open to borg. */
+  /** The caller has already passed open to borg. */
   afterOpen: true;
   /** Client bytes read after open (Handshake.rest); they pass the filter first. */
   pendingInput?: Buffer;
@@ -36,8 +53,8 @@ export interface SessionStats {
   commit: boolean;
   /** Client bytes the relay read, including pendingInput. */
   bytesIn: number;
-  /** Bytes written to the client: borg's replies and the gate's refusals. */
-  bytesOut: number;
+  /** Bytes written to the client, borg's replies and the gate's; absent when borg wrote them. */
+  bytesOut?: number;
   /** Number of refused requests. */
   refusals: number;
   /** First refused method, or "(invalid name)" if it was not an identifier. */
@@ -53,28 +70,38 @@ export interface SessionStats {
 
 const METHOD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
+/** How long a client may keep sending after a refusal ended borg; it normally closes at once. */
+const CLOSE_AFTER_REFUSAL_MS = 10_000;
+
 /**
  * Relays one borg 1.x session after the handshake. Requests are checked against `mode` and
  * forwarded byte for byte; refused ones get an error reply and never reach borg. Replies pass
- * through unchanged. Resolves once borg's output ends, or right away after a server-side framing
- * error. After it resolves, the caller should wait briefly for borg to exit and then kill it.
- * A client-side protocol violation ends borg's stdin, so borg exits without running the
- * partial request.
+ * through unchanged: copied by the gate, or written by borg itself (`replies.kind`). Resolves
+ * once borg's output ends, or right away after a server-side framing error. After it resolves,
+ * the caller should wait briefly for borg to exit and then kill it. A client-side protocol
+ * violation ends borg's stdin, so borg exits without running the partial request.
  */
 export async function relaySession(options: RelayOptions): Promise<SessionStats> {
-  const stats: SessionStats = {
+  return options.replies.kind === 'relay'
+    ? relayReplies(options, options.replies.childOut)
+    : relayDirect(options, options.replies);
+}
+
+function emptyStats(): SessionStats {
+  return {
     puts: 0,
     gets: 0,
     deletes: 0,
     commit: false,
     bytesIn: 0,
-    bytesOut: 0,
     refusals: 0,
     truncated: false,
   };
-  const replies = new ReplyChannel(options.clientOut, {
-    negotiateReplyPending: options.negotiateReplyPending,
-  });
+}
+
+async function relayReplies(options: RelayOptions, childOut: Readable): Promise<SessionStats> {
+  const stats = emptyStats();
+  const replies = new ReplyChannel(options.clientOut);
   const filter = new RequestFilter(
     options.mode,
     options.allowCheck,
@@ -82,9 +109,7 @@ export async function relaySession(options: RelayOptions): Promise<SessionStats>
       forward: (bytes) => options.childIn.write(bytes),
       allowed: (method) => countAllowed(stats, method),
       refused: (msgid, method, message) => {
-        stats.refusals += 1;
-        stats.refusedMethod ??= METHOD_NAME.test(method) ? method : '(invalid name)';
-        stats.refusedMsgid ??= msgid;
+        noteRefusal(stats, msgid, method);
         replies.inject(encodeErrorReply(msgid, REFUSAL_CLASS, message));
       },
       answered: (msgid) => replies.inject(encodeNilResultReply(msgid)),
@@ -94,24 +119,118 @@ export async function relaySession(options: RelayOptions): Promise<SessionStats>
   // borg may exit while the client still sends; its exit status reports why, so ignore EPIPE here.
   options.childIn.on('error', () => {});
   const stop = new AbortController();
-  const recordViolation = (error: unknown) => {
-    if (!(error instanceof ProtocolError)) throw error;
-    stats.protocolError ??= error.reason;
-  };
-
   const upstream = pumpRequests(options, filter, stats, stop.signal)
-    .catch(recordViolation)
+    .catch((error: unknown) => recordViolation(stats, error))
     .finally(() => options.childIn.end());
-  await replies.pump(options.childOut, stop.signal).catch((error: unknown) => {
-    recordViolation(error);
+  await replies.pump(childOut, stop.signal).catch((error: unknown) => {
+    recordViolation(stats, error);
     // Fail closed: without boundaries no further reply can be relayed safely.
-    options.childOut.destroy();
+    childOut.destroy();
   });
   stop.abort();
   await upstream;
   stats.bytesOut = replies.bytesOut;
   if (replies.serverError !== undefined) stats.serverError = replies.serverError;
   return stats;
+}
+
+/**
+ * Relays requests while borg writes its replies to the client itself. The first request the gate
+ * must answer (a refusal) ends borg's input. Once borg has exited, the gate sends its answers and
+ * replies to what the client sends next: nil to `rollback`, which every client sends after an
+ * error, and a refusal to anything else, until the client closes its side.
+ */
+async function relayDirect(options: RelayOptions, replies: DirectReplies): Promise<SessionStats> {
+  const stats = emptyStats();
+  const answers = new HeldReplies(options.clientOut);
+  let stopped: Promise<unknown> | undefined;
+  const endBorg = () => {
+    if (stopped !== undefined) return;
+    options.childIn.end();
+    stopped = replies.stop().then(() => answers.release());
+  };
+  const output: FilterOutput = {
+    forward: (bytes) => {
+      if (stopped === undefined) options.childIn.write(bytes);
+    },
+    allowed: (method, msgid) => {
+      if (stopped === undefined) countAllowed(stats, method);
+      else answers.add(answerAfterEnd(method, msgid));
+    },
+    refused: (msgid, method, message) => {
+      noteRefusal(stats, msgid, method);
+      answers.add(encodeErrorReply(msgid, REFUSAL_CLASS, message));
+      endBorg();
+    },
+    answered: (msgid) => {
+      answers.add(encodeNilResultReply(msgid));
+      endBorg();
+    },
+  };
+  const filter = new RequestFilter(
+    options.mode,
+    options.allowCheck,
+    output,
+    options.repositoryCreated ?? false,
+  );
+  options.childIn.on('error', () => {});
+  const stop = new AbortController();
+  const upstream = pumpRequests(options, filter, stats, stop.signal)
+    .catch((error: unknown) => recordViolation(stats, error))
+    .finally(() => {
+      if (stopped === undefined) options.childIn.end();
+    });
+  await replies.exited;
+  if (stopped === undefined) {
+    // borg ended the session itself, or the client's input ended and borg finished its work.
+    stop.abort();
+    await upstream;
+    return stats;
+  }
+  await stopped;
+  const timer = setTimeout(() => stop.abort(), CLOSE_AFTER_REFUSAL_MS);
+  await upstream;
+  clearTimeout(timer);
+  return stats;
+}
+
+/** The gate's reply to a request that arrives after a refusal ended borg. */
+function answerAfterEnd(method: string, msgid: number): Buffer {
+  // rollback only resets borg's memory of the transaction, which ended with borg.
+  if (method === 'rollback') return encodeNilResultReply(msgid);
+  return encodeErrorReply(msgid, REFUSAL_CLASS, REFUSAL_MESSAGES.ended);
+}
+
+/** The gate's own replies, held back until borg can no longer write to the client. */
+class HeldReplies {
+  private held: Buffer[] | undefined = [];
+
+  constructor(private readonly output: Writable) {
+    // A vanished client raises EPIPE here; its end of the session is already recorded.
+    output.on('error', () => {});
+  }
+
+  add(reply: Buffer): void {
+    if (this.held === undefined) this.output.write(reply);
+    else this.held.push(reply);
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const reply of held) this.output.write(reply);
+  }
+}
+
+function noteRefusal(stats: SessionStats, msgid: number, method: string): void {
+  stats.refusals += 1;
+  stats.refusedMethod ??= METHOD_NAME.test(method) ? method : '(invalid name)';
+  stats.refusedMsgid ??= msgid;
+}
+
+function recordViolation(stats: SessionStats, error: unknown): void {
+  if (!(error instanceof ProtocolError)) throw error;
+  stats.protocolError ??= error.reason;
 }
 
 async function pumpRequests(

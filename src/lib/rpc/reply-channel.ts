@@ -3,15 +3,9 @@ import { decode } from '@msgpack/msgpack';
 import { ProtocolError } from './errors.js';
 import { Framer, REPLY_LIMITS } from './framer.js';
 import { pumpChunks } from './streams.js';
-import { NegotiateReplyCheck } from './swallow.js';
 
 const MAX_ERROR_REPLY_BYTES = 64 * 1024;
 const EXCEPTION_CLASS = /^[A-Za-z_][A-Za-z0-9_.]{0,127}$/;
-
-export interface ReplyChannelOptions {
-  /** The server output still starts with borg's reply to the replayed negotiate; drop it. */
-  negotiateReplyPending?: boolean;
-}
 
 /**
  * Copies `borg serve` replies to the client unchanged and inserts the gate's own replies between
@@ -28,15 +22,10 @@ export class ReplyChannel {
   private atBoundary = true;
   private queue: Buffer[] = [];
   private failed = false;
-  private negotiateReply: NegotiateReplyCheck | undefined;
   /** Bytes of the chunk being relayed, written together once the whole chunk is scanned. */
   private batch: Buffer[] = [];
 
-  constructor(
-    private readonly output: Writable,
-    options: ReplyChannelOptions = {},
-  ) {
-    if (options.negotiateReplyPending === true) this.negotiateReply = new NegotiateReplyCheck();
+  constructor(private readonly output: Writable) {
     // A vanished client raises EPIPE here; without a listener that would crash the gate.
     output.on('error', () => {
       this.failed = true;
@@ -70,7 +59,7 @@ export class ReplyChannel {
         else if (event.type === 'end') this.endMessage();
       }
     } catch (error) {
-      if (!(error instanceof ProtocolError) || this.negotiateReply !== undefined) throw error;
+      if (!(error instanceof ProtocolError)) throw error;
       throw new ProtocolError(`server ${error.reason}`, { cause: error });
     } finally {
       const batch = this.batch;
@@ -80,10 +69,6 @@ export class ReplyChannel {
   }
 
   private take(bytes: Buffer): void {
-    if (this.negotiateReply !== undefined) {
-      this.negotiateReply.add(bytes);
-      return;
-    }
     if (this.atBoundary) this.startReply(bytes);
     else if (this.replyHead !== undefined) this.addReplyBytes(bytes);
     this.atBoundary = false;
@@ -125,11 +110,6 @@ export class ReplyChannel {
   }
 
   private endMessage(): void {
-    if (this.negotiateReply !== undefined) {
-      this.negotiateReply.finish();
-      this.negotiateReply = undefined;
-      return;
-    }
     this.atBoundary = true;
     this.recordServerError();
     this.batch.push(...this.queue.splice(0));

@@ -9,7 +9,7 @@ export interface FilterOutput {
   /** Bytes for `borg serve`; a message is complete only once all its bytes were forwarded. */
   forward(bytes: Buffer): void;
   /** Called once per allowed request, after its last byte was forwarded. */
-  allowed(method: string): void;
+  allowed(method: string, msgid: number): void;
   /** Called for a refused request; none of its bytes were forwarded. */
   refused(msgid: number, method: string, message: string): void;
   /** Called for a request the gate replies to itself with nil; nothing was forwarded. */
@@ -144,7 +144,7 @@ export class RequestFilter {
     if (message.phase === 'hold') {
       this.finishHeld(Buffer.concat(message.held));
     } else if (message.phase === 'stream') {
-      this.accept(message.method!, message.objectId);
+      this.accept(message.msgid!, message.method!, message.objectId);
     } else {
       this.finishDropped();
     }
@@ -163,7 +163,7 @@ export class RequestFilter {
     }
     this.output.forward(bytes);
     const id = request.args.id;
-    this.accept(request.method, id instanceof Uint8Array ? id : undefined);
+    this.accept(request.msgid, request.method, id instanceof Uint8Array ? id : undefined);
   }
 
   /** Refuses an oversized request if its method is refused anyway; anything else is a violation. */
@@ -177,11 +177,11 @@ export class RequestFilter {
     this.refuse(msgid, method, rule.message);
   }
 
-  private accept(method: string, objectId: Uint8Array | undefined): void {
+  private accept(msgid: number, method: string, objectId: Uint8Array | undefined): void {
     // Only append-only sessions ask which objects this session stored.
     const track = this.mode === 'append-only' && this.puts.size < MAX_TRACKED_PUTS;
     if (track && method === 'put' && objectId !== undefined) this.puts.add(latin1(objectId));
-    this.output.allowed(method);
+    this.output.allowed(method, msgid);
   }
 
   private refuse(msgid: number, method: string, message: string): void {

@@ -61,8 +61,11 @@ export interface SessionStreams {
 export interface SpawnBorgOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** 'pipe': the caller relays stdin and stdout itself. 'inherit': borg uses the session's. */
-  stdio: 'pipe' | 'inherit';
+  /**
+   * 'pipe': the caller relays stdin and stdout itself. 'requests': the caller relays stdin, and
+   * borg writes to the session's stdout. 'inherit': borg uses the session's stdin and stdout.
+   */
+  stdio: 'pipe' | 'requests' | 'inherit';
   /** The session's streams; any that is not this process's own is connected through a pipe. */
   streams: SessionStreams;
   /** File mode creation mask for borg, given as a number (0o077). */
@@ -101,9 +104,10 @@ export function signalBorgChildren(signal: NodeJS.Signals): number {
 export function spawnBorg(file: string, args: string[], options: SpawnBorgOptions): BorgChild {
   const { streams } = options;
   const session = [streams.stdin, streams.stdout, streams.stderr];
+  const relayed = options.stdio === 'pipe' ? 2 : options.stdio === 'requests' ? 1 : 0;
   // A stream on this process's own descriptor 0, 1 or 2 is inherited; a channel stream is piped.
   const stdio = session.map((stream, fd) =>
-    options.stdio === 'pipe' && fd < 2 ? 'pipe' : isOwnDescriptor(stream, fd) ? 'inherit' : 'pipe',
+    fd < relayed ? 'pipe' : isOwnDescriptor(stream, fd) ? 'inherit' : 'pipe',
   );
   // NOTE: the umask is process-wide, so it is set only around the synchronous fork. No other
   // session runs in between, and files the gate itself creates keep the process umask.
@@ -145,21 +149,19 @@ export function spawnBorg(file: string, args: string[], options: SpawnBorgOption
   return { process: child, exited };
 }
 
-/** Pipes the session streams that borg does not inherit; stdin and stdout only in 'inherit' mode. */
+/** Pipes the session streams that borg neither inherits nor leaves to the caller. */
 function connectSessionStreams(child: ChildProcess, options: SpawnBorgOptions): Readable[] {
   const { streams } = options;
   const outputs: Readable[] = [];
-  if (options.stdio === 'inherit') {
-    if (child.stdin !== null) {
-      child.stdin.on('error', () => {
-        // borg exited while the client was still sending; its exit code reports why.
-      });
-      streams.stdin.pipe(child.stdin);
-    }
-    if (child.stdout !== null) {
-      child.stdout.pipe(streams.stdout, { end: false });
-      outputs.push(child.stdout);
-    }
+  if (options.stdio === 'inherit' && child.stdin !== null) {
+    child.stdin.on('error', () => {
+      // borg exited while the client was still sending; its exit code reports why.
+    });
+    streams.stdin.pipe(child.stdin);
+  }
+  if (options.stdio !== 'pipe' && child.stdout !== null) {
+    child.stdout.pipe(streams.stdout, { end: false });
+    outputs.push(child.stdout);
   }
   if (child.stderr !== null) {
     child.stderr.pipe(streams.stderr, { end: false });

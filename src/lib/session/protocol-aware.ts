@@ -11,16 +11,13 @@ import { childEnvironment, spawnBorg, waitForExit } from './child.js';
 import { sessionEndReason } from './end-reason.js';
 import { refuseOpen } from './open-refusal.js';
 import { EXIT_REFUSED, type RefusalReason, refusalMessage, SessionRefused } from './refusals.js';
-import { relayToBorg } from './relay.js';
+import { BORG_EXIT_GRACE_MS, relayToBorg } from './relay.js';
 import { type GrantedSession, sessionFields } from './run.js';
-
-/** How long borg may take to close the repository after the session's data ended. */
-const BORG_EXIT_GRACE_MS = 30_000;
 
 /**
  * Runs a borg 1.x session: replies to `negotiate`, reads `open`, resolves the requested path with
  * borg's rules, picks the one policy grant for it, then starts `borg serve` restricted to that
- * grant and replays both messages. borg enforces the restriction again, so a difference between
+ * grant and passes `open` on. borg enforces the restriction again, so a difference between
  * the gate's path resolution and borg's can only refuse, never widen access.
  */
 export async function runProtocolAware(granted: GrantedSession): Promise<number> {
@@ -160,14 +157,15 @@ async function runBorgForGrant(
   });
   // Checked before borg starts: the client's `open` may create the directory right after.
   const repositoryExisted = pathHoldsData(resolved);
+  const direct = !gateReadsReplies(granted, grant, handshake.open);
   const child = spawnBorg(argv.file, argv.args, {
     env: childEnvironment(session.io.env),
     cwd: home,
-    stdio: 'pipe',
+    stdio: direct ? 'requests' : 'pipe',
     streams: session.io,
     umask: Number.parseInt(granted.policy.borg.umask, 8),
   });
-  const stats = await relayToBorg({ granted, handshake, grant, child, repositoryExisted });
+  const stats = await relayToBorg({ granted, handshake, grant, child, repositoryExisted, direct });
   const result = await waitForExit(child, BORG_EXIT_GRACE_MS);
   // A protocol violation ends the session like a refusal, even though borg itself exits 0.
   const refused = stats.refusedMethod !== undefined || stats.protocolError !== undefined;
@@ -183,10 +181,21 @@ async function runBorgForGrant(
     signal: result.signal ?? null,
     duration_ms: Math.round(performance.now() - session.startedAt),
     bytes_in: stats.bytesIn,
-    bytes_out: stats.bytesOut,
+    ...(stats.bytesOut !== undefined && { bytes_out: stats.bytesOut }),
     rpc: stats.rpc,
   });
   return refused ? EXIT_REFUSED : result.code;
+}
+
+/**
+ * True when borg's replies must pass through the gate; otherwise borg writes them to the client
+ * itself, which spares every reply a copy. A read-only `borg check` (the one exclusive open of a
+ * read-only key) needs the gate to answer its nonce calls mid-session, and with a storage quota
+ * the audit log names the StorageQuotaExceeded reply that ends a backup.
+ */
+function gateReadsReplies(granted: GrantedSession, grant: Grant, open: OpenRequest): boolean {
+  if (grant.mode === 'read-only' && open.exclusive) return true;
+  return grant.storageQuota !== undefined || granted.request.storageQuota !== undefined;
 }
 
 /**

@@ -2,12 +2,16 @@ import type { RpcSummary } from '../audit-log/record.js';
 import type { Grant } from '../policy/match.js';
 import type { Handshake } from '../rpc/handshake.js';
 import { relaySession } from '../rpc/relay.js';
-import type { BorgChild } from './child.js';
+import { type BorgChild, waitForExit } from './child.js';
 import type { GrantedSession } from './run.js';
+
+/** How long borg may take to close the repository after its input ended. */
+export const BORG_EXIT_GRACE_MS = 30_000;
 
 export interface RelayStats {
   bytesIn: number;
-  bytesOut: number;
+  /** Absent when borg wrote its replies to the client itself. */
+  bytesOut?: number;
   rpc: RpcSummary;
   /** The first RPC method the gate refused, if any. */
   refusedMethod?: string;
@@ -34,11 +38,13 @@ export interface RelayOptions {
   handshake: Handshake;
   grant: Grant;
   child: BorgChild;
+  /** borg writes its replies to the client itself (spawned with stdio 'requests'). */
+  direct: boolean;
 }
 
 /**
- * Replays the handshake to borg, then relays the session through the RPC filter for the
- * grant's mode until borg's output ends.
+ * Passes the client's `open` to borg, then relays the session through the RPC filter for the
+ * grant's mode until borg's output ends. borg never sees `negotiate`: the gate answered it.
  */
 export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
   const { handshake, child, grant } = options;
@@ -47,13 +53,18 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
   childIn.on('error', () => {
     // borg exited while the client was still sending; its exit code reports why.
   });
-  childIn.write(Buffer.concat([handshake.negotiateBytes, handshake.openBytes]));
+  childIn.write(handshake.openBytes);
   const stats = await relaySession({
     clientIn: io.stdin,
     clientOut: io.stdout,
     childIn,
-    childOut: child.process.stdout!,
-    negotiateReplyPending: true,
+    replies: options.direct
+      ? {
+          kind: 'direct',
+          exited: child.exited,
+          stop: () => waitForExit(child, BORG_EXIT_GRACE_MS),
+        }
+      : { kind: 'relay', childOut: child.process.stdout! },
     mode: grant.mode,
     allowCheck: options.granted.client.allow_check,
     repositoryCreated: handshake.open.create && !options.repositoryExisted,
@@ -68,7 +79,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
         : undefined;
   return {
     bytesIn: stats.bytesIn + handshake.negotiateBytes.length + handshake.openBytes.length,
-    bytesOut: stats.bytesOut,
+    ...(stats.bytesOut !== undefined && { bytesOut: stats.bytesOut }),
     rpc: {
       puts: stats.puts,
       gets: stats.gets,

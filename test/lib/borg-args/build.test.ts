@@ -37,7 +37,10 @@ describe('buildServeArgv modes', () => {
   ] as const)('borg %i %s', (borgMajor, mode, modeArgs) => {
     const argv = buildServeArgv(options({ borgMajor, mode }));
     expect(argv.file).toBe('/usr/bin/borg');
-    expect(argv.args).toEqual(['serve', '--restrict-to-repository=/srv/borg/alpha', ...modeArgs]);
+    // borg 1.x never sees the client's negotiate, which would pick JSON log lines.
+    const logging = borgMajor === 1 ? ['--log-json'] : [];
+    const restriction = '--restrict-to-repository=/srv/borg/alpha';
+    expect(argv.args).toEqual(['serve', ...logging, restriction, ...modeArgs]);
   });
 });
 
@@ -54,6 +57,7 @@ describe('buildServeArgv arguments', () => {
     expect(argv.args).toEqual([
       'serve',
       '--debug',
+      '--log-json',
       '--debug-topic=repository',
       '--restrict-to-repository=/srv/a',
       '--restrict-to-repository=/srv/b',
@@ -64,10 +68,17 @@ describe('buildServeArgv arguments', () => {
 
   it('drops client umask, lock wait, json', () => {
     const request = { ...REQUEST, umask: '000', lockWait: 99, logJson: true };
-    const args = buildServeArgv(options({ request })).args.join(' ');
+    const args = buildServeArgv(options({ request, borgMajor: 2 })).args.join(' ');
     expect(args).not.toContain('umask');
     expect(args).not.toContain('lock-wait');
     expect(args).not.toContain('log-json');
+  });
+
+  it('gives borg 1.x --log-json once, whatever the client asked', () => {
+    for (const logJson of [false, true]) {
+      const args = buildServeArgv(options({ request: { ...REQUEST, logJson } })).args;
+      expect(args.filter((arg) => arg === '--log-json')).toHaveLength(1);
+    }
   });
 
   it('never copies the client program', () => {

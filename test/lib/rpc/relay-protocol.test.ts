@@ -6,18 +6,18 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionMode } from '../../../src/lib/rpc/policy.js';
 import { relaySession } from '../../../src/lib/rpc/relay.js';
-import { createNegotiateReplyFilter } from '../../../src/lib/rpc/swallow.js';
 import { type Packable, pack, request } from './fixtures/pack.js';
 import { makeRepository, snapshot } from './fixtures/repo.js';
 
-const negotiate = pack([1, 1, 'negotiate', [{ client_version: [1, 2, 4, -1] }]]);
 const raw = (parts: Packable[]) => Buffer.concat(parts.map((part) => pack(part)));
 
-/** Starts a real `borg serve` and replays the handshake, like the serve command does. */
+/** Starts a real `borg serve` and passes it the client's open, like the serve command does. */
 function startBorg(repo: string): ChildProcessWithoutNullStreams {
-  const child = spawn('borg', ['serve'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-  const open = request(2, 'open', { path: repo, create: false, lock: true, exclusive: false });
-  child.stdin.write(Buffer.concat([negotiate, open]));
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const child = spawn('borg', ['serve', '--log-json'], { env });
+  child.stdin.write(
+    request(2, 'open', { path: repo, create: false, lock: true, exclusive: false }),
+  );
   return child;
 }
 
@@ -32,7 +32,7 @@ async function relayRaw(repo: string, mode: SessionMode, input: Buffer) {
     clientIn,
     clientOut,
     childIn: child.stdin,
-    childOut: child.stdout.pipe(createNegotiateReplyFilter()),
+    replies: { kind: 'relay', childOut: child.stdout },
     mode,
     allowCheck: true,
     afterOpen: true,
@@ -126,7 +126,7 @@ describe('relaySession backpressure', () => {
       clientIn,
       clientOut,
       childIn,
-      childOut,
+      replies: { kind: 'relay', childOut },
       mode: 'read-only',
       allowCheck: true,
       afterOpen: true,

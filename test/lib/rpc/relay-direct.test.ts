@@ -1,0 +1,123 @@
+import { PassThrough } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
+import { decodeMulti } from '@msgpack/msgpack';
+import { describe, expect, it } from 'vitest';
+import { REFUSAL_MESSAGES, type SessionMode } from '../../../src/lib/rpc/policy.js';
+import { relaySession } from '../../../src/lib/rpc/relay.js';
+import { request } from './fixtures/pack.js';
+
+/**
+ * Starts a relay in which borg would write its replies to the client itself. Borg is a pair of
+ * streams and a promise: `exit()` plays borg ending, `written()` decodes what the gate itself
+ * sent the client.
+ */
+function directRelay(mode: SessionMode) {
+  const clientIn = new PassThrough();
+  const clientOut = new PassThrough();
+  const childIn = new PassThrough();
+  const forwarded: Buffer[] = [];
+  childIn.on('data', (chunk: Buffer) => forwarded.push(chunk));
+  const sent: Buffer[] = [];
+  clientOut.on('data', (chunk: Buffer) => sent.push(chunk));
+  let exit = () => {};
+  const exited = new Promise<void>((resolve) => {
+    exit = resolve;
+  });
+  let stops = 0;
+  const relay = relaySession({
+    clientIn,
+    clientOut,
+    childIn,
+    replies: {
+      kind: 'direct',
+      exited,
+      stop: () => {
+        stops += 1;
+        return exited;
+      },
+    },
+    mode,
+    allowCheck: false,
+    afterOpen: true,
+  });
+  return {
+    clientIn,
+    childIn,
+    relay,
+    exit,
+    stops: () => stops,
+    forwarded: () => Buffer.concat(forwarded),
+    written: () => [...decodeMulti(Buffer.concat(sent))] as Record<string, unknown>[],
+  };
+}
+
+describe('relaySession with direct replies', () => {
+  it('holds a refusal until borg has exited, then answers the rest itself', async () => {
+    const session = directRelay('read-only');
+    const get = request(3, 'get', { id: Buffer.alloc(32, 1) });
+    session.clientIn.write(Buffer.concat([get, request(4, 'put', { id: Buffer.alloc(32, 2) })]));
+    await tick();
+    expect(session.forwarded()).toEqual(get);
+    // borg's input ends, so it finishes the get and exits; until then it may still be writing.
+    expect(session.childIn.writableEnded).toBe(true);
+    expect(session.stops()).toBe(1);
+    session.clientIn.write(Buffer.concat([request(5, 'rollback'), request(6, 'list')]));
+    await tick();
+    expect(session.written()).toEqual([]);
+
+    session.exit();
+    await tick();
+    const replies = session.written();
+    expect(replies.map((reply) => reply.i)).toEqual([4, 5, 6]);
+    expect(replies[0]?.exception_short).toEqual([REFUSAL_MESSAGES.readOnly]);
+    expect(replies[1]).toEqual({ i: 5, r: null });
+    expect(replies[2]?.exception_short).toEqual([REFUSAL_MESSAGES.ended]);
+    // Nothing after the refusal reached borg.
+    expect(session.forwarded()).toEqual(get);
+
+    session.clientIn.end();
+    const stats = await session.relay;
+    expect(stats.refusedMethod).toBe('put');
+    expect(stats.refusedMsgid).toBe(4);
+    expect(stats.gets).toBe(1);
+    expect(stats.bytesOut).toBeUndefined();
+  });
+
+  it('ends when borg exits on its own, while the client is still connected', async () => {
+    const session = directRelay('append-only');
+    session.clientIn.write(request(3, 'get', { id: Buffer.alloc(32, 1) }));
+    await tick();
+    session.exit();
+    const stats = await session.relay;
+    expect(stats.gets).toBe(1);
+    expect(stats.refusals).toBe(0);
+    expect(session.written()).toEqual([]);
+    expect(session.stops()).toBe(0);
+  });
+
+  it("ends borg's input when the client's ends", async () => {
+    const session = directRelay('append-only');
+    const put = request(3, 'put', { id: Buffer.alloc(32, 1), data: Buffer.alloc(100_000, 7) });
+    const commit = request(4, 'commit', { compact: false });
+    session.clientIn.end(Buffer.concat([put, commit]));
+    await tick();
+    expect(session.childIn.writableEnded).toBe(true);
+    session.exit();
+    const stats = await session.relay;
+    expect(session.forwarded()).toEqual(Buffer.concat([put, commit]));
+    expect(stats).toMatchObject({ puts: 1, commit: true, truncated: false });
+  });
+
+  it('ends borg without a reply of its own on a protocol violation', async () => {
+    const session = directRelay('read-write');
+    // A tuple-format request after the handshake is refused as a violation.
+    session.clientIn.write(Buffer.from([0x94, 0x01, 0x03, 0xa3, 0x67, 0x65, 0x74, 0x90]));
+    await tick();
+    expect(session.childIn.writableEnded).toBe(true);
+    session.exit();
+    const stats = await session.relay;
+    expect(stats.protocolError).toBe('request is not a map');
+    expect(session.written()).toEqual([]);
+    expect(session.forwarded().length).toBe(0);
+  });
+});
