@@ -2,6 +2,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GateFixture, startGate } from './harness/gate.js';
+import { borgServeProcesses } from './harness/processes.js';
 import { hashRepository } from './harness/repo-files.js';
 
 describe('repository outside the policy', () => {
@@ -54,6 +55,9 @@ describe('repository outside the policy', () => {
       'borg-gate: repository not permitted for this key (permitted: alice-main)',
     );
     expect(result.stderr).not.toContain(other);
+    // alice has one grant, so her borg serve started during the handshake; it is gone unheard.
+    expect(result.stderr).not.toContain('Got connection close');
+    expect(borgServeProcesses(allowed)).toEqual([]);
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
     expect(hashRepository(other)).toEqual(before);

@@ -1,13 +1,20 @@
 import { readdirSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { buildServeArgv } from '../borg-args/build.js';
 import { resolveBorgPath } from '../borg-path/resolve.js';
 import { symlinkTarget } from '../policy/disk-checks.js';
 import { type Grant, listGrants, matchGrant } from '../policy/match.js';
 import { ProtocolError } from '../rpc/errors.js';
 import { type Handshake, type OpenRequest, readHandshake } from '../rpc/handshake.js';
 import { encodeNegotiateReply } from '../rpc/replies.js';
-import { childEnvironment, spawnBorg, waitForExit } from './child.js';
+import {
+  discardEarlyBorg,
+  type EarlyBorg,
+  earlyBorgFits,
+  gateReadsReplies,
+  serveArgvFor,
+  startBorg,
+} from './borg-start.js';
+import { waitForExit } from './child.js';
 import { sessionEndReason } from './end-reason.js';
 import { refuseOpen } from './open-refusal.js';
 import { EXIT_REFUSED, type RefusalReason, refusalMessage, SessionRefused } from './refusals.js';
@@ -20,7 +27,25 @@ import { type GrantedSession, sessionFields } from './run.js';
  * grant and passes `open` on. borg enforces the restriction again, so a difference between
  * the gate's path resolution and borg's can only refuse, never widen access.
  */
-export async function runProtocolAware(granted: GrantedSession): Promise<number> {
+export async function runProtocolAware(
+  granted: GrantedSession,
+  early?: EarlyBorg,
+): Promise<number> {
+  let adopted = false;
+  try {
+    return await runSession(granted, early, () => {
+      adopted = true;
+    });
+  } finally {
+    if (!adopted) await discardEarlyBorg(early);
+  }
+}
+
+async function runSession(
+  granted: GrantedSession,
+  early: EarlyBorg | undefined,
+  adopt: () => void,
+): Promise<number> {
   const { session } = granted;
   const io = session.io;
   let handshake: Handshake;
@@ -41,6 +66,7 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
     if (!(error instanceof SessionRefused)) {
       throw error;
     }
+    await discardEarlyBorg(early);
     await granted.audit.append({
       ...sessionFields(session),
       event: 'session_refused',
@@ -57,7 +83,7 @@ export async function runProtocolAware(granted: GrantedSession): Promise<number>
     );
     return EXIT_REFUSED;
   }
-  return runBorgForGrant(granted, handshake, match, home);
+  return runBorgForGrant(granted, handshake, match, early, adopt);
 }
 
 /** The grant for a session's `open`, with the path the request resolved to. */
@@ -131,18 +157,11 @@ async function runBorgForGrant(
   granted: GrantedSession,
   handshake: Handshake,
   { grant, resolved }: GrantMatch,
-  home: string,
+  early: EarlyBorg | undefined,
+  adopt: () => void,
 ): Promise<number> {
   const { session } = granted;
-  const argv = buildServeArgv({
-    binary: granted.binary.path,
-    borgMajor: 1,
-    request: granted.request,
-    mode: grant.mode,
-    restrictToRepositories: grant.kind === 'repository' ? [grant.path] : [],
-    restrictToPaths: grant.kind === 'path' ? [grant.path] : [],
-    storageQuota: grant.storageQuota,
-  });
+  const argv = serveArgvFor(granted, grant);
   // `repository` is the path borg opens. For a path grant, `restrictions` names the granted root.
   const restrictions = [
     `${grant.kind === 'path' ? '--restrict-to-path' : '--restrict-to-repository'} ${grant.path}`,
@@ -155,16 +174,13 @@ async function runBorgForGrant(
     restrictions,
     mode: grant.mode,
   });
-  // Checked before borg starts: the client's `open` may create the directory right after.
+  // Checked before borg gets `open`: the client's `open` may create the directory right after.
   const repositoryExisted = pathHoldsData(resolved);
-  const direct = !gateReadsReplies(granted, grant, handshake.open);
-  const child = spawnBorg(argv.file, argv.args, {
-    env: childEnvironment(session.io.env),
-    cwd: home,
-    stdio: direct ? 'requests' : 'pipe',
-    streams: session.io,
-    umask: Number.parseInt(granted.policy.borg.umask, 8),
-  });
+  const direct = !gateReadsReplies(granted, grant, handshake.open.exclusive);
+  const fits = early !== undefined && earlyBorgFits(early, argv, direct);
+  if (!fits) await discardEarlyBorg(early);
+  const child = fits ? early.child : startBorg(granted, argv, direct);
+  adopt();
   const stats = await relayToBorg({ granted, handshake, grant, child, repositoryExisted, direct });
   const result = await waitForExit(child, BORG_EXIT_GRACE_MS);
   // A protocol violation ends the session like a refusal, even though borg itself exits 0.
@@ -185,17 +201,6 @@ async function runBorgForGrant(
     rpc: stats.rpc,
   });
   return refused ? EXIT_REFUSED : result.code;
-}
-
-/**
- * True when borg's replies must pass through the gate; otherwise borg writes them to the client
- * itself, which spares every reply a copy. A read-only `borg check` (the one exclusive open of a
- * read-only key) needs the gate to answer its nonce calls mid-session, and with a storage quota
- * the audit log names the StorageQuotaExceeded reply that ends a backup.
- */
-function gateReadsReplies(granted: GrantedSession, grant: Grant, open: OpenRequest): boolean {
-  if (grant.mode === 'read-only' && open.exclusive) return true;
-  return grant.storageQuota !== undefined || granted.request.storageQuota !== undefined;
 }
 
 /**

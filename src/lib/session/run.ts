@@ -5,6 +5,7 @@ import { type Grant, listGrants } from '../policy/match.js';
 import type { Client, Policy } from '../policy/schema.js';
 import type { ServeRequest } from '../ssh-command/types.js';
 import type { BorgBinary } from './binary.js';
+import { discardEarlyBorg, startBorgEarly } from './borg-start.js';
 import { childEnvironment, spawnBorg } from './child.js';
 import { fingerprintOf } from './facts.js';
 
@@ -22,8 +23,16 @@ export async function runGrantedSession(granted: GrantedSession): Promise<number
   if (granted.binary.major === 2) {
     return runPassThrough(granted, listGrants(granted.client));
   }
-  const { runProtocolAware } = await import('./protocol-aware.js');
-  return runProtocolAware(granted);
+  // Started before the relay module loads, so Python's start-up overlaps it and the handshake.
+  const early = startBorgEarly(granted);
+  let relayModule: typeof import('./protocol-aware.js');
+  try {
+    relayModule = await import('./protocol-aware.js');
+  } catch (error) {
+    await discardEarlyBorg(early);
+    throw error;
+  }
+  return relayModule.runProtocolAware(granted, early);
 }
 
 /**
