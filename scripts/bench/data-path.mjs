@@ -1,4 +1,5 @@
 // Figures: `borg create` and `borg extract` of incompressible data, gate against plain.
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatSize, writeRandomFile } from './data.mjs';
@@ -12,7 +13,7 @@ import { makeOpenDir } from './through-ssh.mjs';
  */
 const CREATE_OPTIONS = ['--compression', 'none', '--files-cache', 'disabled'];
 
-async function backupAndRestore(bench, keyName, repo) {
+async function backup(bench, keyName, repo) {
   await bench.local(['init', '--encryption', 'none', repo]);
   const created = await bench.borg(keyName, [
     'create',
@@ -20,20 +21,15 @@ async function backupAndRestore(bench, keyName, repo) {
     `${bench.url(repo)}::data`,
     'data',
   ]);
-  const target = makeOpenDir(join(bench.root, `extract-${keyName}`));
-  const extracted = await bench.borg(keyName, ['extract', `${bench.url(repo)}::data`], {
-    cwd: target,
-  });
-  rmSync(target, { recursive: true, force: true });
-  return { createMs: created.ms, extractMs: extracted.ms };
+  return created.ms;
 }
 
 /**
- * Tries an extract through `keyName` (the read-only client, or the plain one for its
- * baseline). Returns its time in ms, or why it failed.
+ * Tries an extract through `keyName`. Returns its time in ms, or why it failed (the read-only
+ * client may be refused by a broken build).
  */
-async function settledExtract(bench, keyName, repo) {
-  const target = makeOpenDir(join(bench.root, `extract-settled-${keyName}`));
+async function extract(bench, keyName, repo) {
+  const target = makeOpenDir(join(bench.root, `extract-${keyName}`));
   try {
     const result = await bench.borg(keyName, ['extract', `${bench.url(repo)}::data`], {
       cwd: target,
@@ -46,43 +42,51 @@ async function settledExtract(bench, keyName, repo) {
   }
 }
 
+/** Returns `items` turned left by `count` places, so each run starts with another one. */
+function rotate(items, count) {
+  const shift = count % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
 /** Measures create and extract throughput (MiB/s) through the gate and a plain forced command. */
 export async function measureDataPath(bench, options) {
   writeRandomFile(join(bench.root, 'data'), options.size);
   const mib = options.size / 1024 ** 2;
-  const samples = { create: [[], []], extract: [[], []], read: [[], []] };
-  let readOnlyRefusal;
+  const samples = { create: [[], []], append: [[], []], read: [[], []] };
+  const refusal = {};
   for (let run = 0; run < options.dataRuns; run += 1) {
-    const gateRepo = join(bench.dataRepos, `gate-${run}`);
-    const plainRepo = join(bench.dataRepos, `plain-${run}`);
-    const order = run % 2 === 0 ? ['gate', 'plain'] : ['plain', 'gate'];
+    const repos = {
+      gate: join(bench.dataRepos, `gate-${run}`),
+      plain: join(bench.dataRepos, `plain-${run}`),
+    };
+    const created = {};
+    for (const side of run % 2 === 0 ? ['gate', 'plain'] : ['plain', 'gate']) {
+      created[side] = await backup(bench, `${side}-data`, repos[side]);
+    }
+    samples.create[0].push(mib / (created.plain / 1000));
+    samples.create[1].push(mib / (created.gate / 1000));
+    // Each extract would otherwise run while the kernel still writes back a create, and the
+    // first one would pay for it. sync ends that, and the order of the extracts turns each run.
+    execFileSync('sync');
+    const extracts = [
+      ['plain', 'plain-data', repos.plain],
+      ['append', 'gate-data', repos.gate],
+      ['read', 'gate-read', repos.gate],
+    ];
     const times = {};
-    for (const side of order) {
-      const repo = side === 'gate' ? gateRepo : plainRepo;
-      times[side] = await backupAndRestore(bench, `${side}-data`, repo);
+    for (const [name, keyName, repo] of rotate(extracts, run)) {
+      times[name] = await extract(bench, keyName, repo);
     }
-    samples.create[0].push(mib / (times.plain.createMs / 1000));
-    samples.create[1].push(mib / (times.gate.createMs / 1000));
-    samples.extract[0].push(mib / (times.plain.extractMs / 1000));
-    samples.extract[1].push(mib / (times.gate.extractMs / 1000));
-    // The extracts above each follow their own create, while the kernel still writes that data
-    // back. The read-only extract is compared with a plain extract in the same state: both run
-    // after both creates, in alternating order.
-    const settled = {};
-    for (const side of order) {
-      settled[side] =
-        side === 'gate'
-          ? await settledExtract(bench, 'gate-read', gateRepo)
-          : await settledExtract(bench, 'plain-data', plainRepo);
+    for (const name of ['append', 'read']) {
+      if (typeof times[name] === 'number' && typeof times.plain === 'number') {
+        samples[name][0].push(mib / (times.plain / 1000));
+        samples[name][1].push(mib / (times[name] / 1000));
+      } else {
+        refusal[name] = times[name].refused ?? times.plain.refused;
+      }
     }
-    if (typeof settled.gate === 'number' && typeof settled.plain === 'number') {
-      samples.read[0].push(mib / (settled.plain / 1000));
-      samples.read[1].push(mib / (settled.gate / 1000));
-    } else {
-      readOnlyRefusal = settled.gate.refused ?? settled.plain.refused;
-    }
-    rmSync(gateRepo, { recursive: true, force: true });
-    rmSync(plainRepo, { recursive: true, force: true });
+    rmSync(repos.gate, { recursive: true, force: true });
+    rmSync(repos.plain, { recursive: true, force: true });
   }
   const size = formatSize(options.size);
   const row = (figure, pair, target) => ({
@@ -93,21 +97,21 @@ export async function measureDataPath(bench, options) {
     target,
     summary: summarisePairs(pair[0], pair[1]),
   });
+  const extractRow = (figure, name, target) =>
+    samples[name][0].length > 0
+      ? row(figure, samples[name], target)
+      : {
+          figure,
+          baseline: 'plain forced borg serve',
+          subject: 'borg-gate serve',
+          unit: 'MiB/s',
+          target,
+          unavailable: `an extract failed: ${refusal[name]}`,
+        };
   const rows = [
     row(`data path: borg create ${size}, append-only`, samples.create, { min: 0.95 }),
-    row(`data path: borg extract ${size}, append-only`, samples.extract, { min: 0.95 }),
+    extractRow(`data path: borg extract ${size}, append-only`, 'append', { min: 0.95 }),
+    extractRow(`data path: borg extract ${size}, read-only`, 'read', { min: 0.9 }),
   ];
-  if (samples.read[0].length > 0) {
-    rows.push(row(`data path: borg extract ${size}, read-only`, samples.read, { min: 0.9 }));
-  } else {
-    rows.push({
-      figure: `data path: borg extract ${size}, read-only`,
-      baseline: 'plain forced borg serve',
-      subject: 'borg-gate serve',
-      unit: 'MiB/s',
-      target: { min: 0.9 },
-      unavailable: `gate refused the read-only session: ${readOnlyRefusal}`,
-    });
-  }
   return rows;
 }
