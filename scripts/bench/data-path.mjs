@@ -1,6 +1,6 @@
 // Figures: `borg create` and `borg extract` of incompressible data, gate against plain.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatSize, writeRandomFile } from './data.mjs';
 import { summarisePairs } from './stats.mjs';
@@ -13,8 +13,17 @@ import { makeOpenDir } from './through-ssh.mjs';
  */
 const CREATE_OPTIONS = ['--compression', 'none', '--files-cache', 'disabled'];
 
+/**
+ * Writes every dirty page back to disk, so the timed transfer that follows does not compete
+ * with the write-back of the data file, an earlier create or an earlier extract.
+ */
+function settle() {
+  execFileSync('sync');
+}
+
 async function backup(bench, keyName, repo) {
   await bench.local(['init', '--encryption', 'none', repo]);
+  settle();
   const created = await bench.borg(keyName, [
     'create',
     ...CREATE_OPTIONS,
@@ -28,8 +37,9 @@ async function backup(bench, keyName, repo) {
  * Tries an extract through `keyName`. Returns its time in ms, or why it failed (the read-only
  * client may be refused by a broken build).
  */
-async function extract(bench, keyName, repo) {
-  const target = makeOpenDir(join(bench.root, `extract-${keyName}`));
+async function extract(bench, keyName, repo, base) {
+  const target = makeOpenDir(join(base, `extract-${keyName}`));
+  settle();
   try {
     const result = await bench.borg(keyName, ['extract', `${bench.url(repo)}::data`], {
       cwd: target,
@@ -40,6 +50,21 @@ async function extract(bench, keyName, repo) {
   } finally {
     rmSync(target, { recursive: true, force: true });
   }
+}
+
+/**
+ * Picks where extracts write: a directory in /dev/shm when it has room for two copies of the
+ * data, because writing 1 GiB to disk makes extract times vary by a third between runs, else
+ * the bench's temp dir.
+ */
+function extractBase(bench, size) {
+  try {
+    const { bavail, bsize } = statfsSync('/dev/shm');
+    if (bavail * bsize > 2 * size) return mkdtempSync(join('/dev/shm', 'borg-gate-bench-'));
+  } catch {
+    // No /dev/shm on this system.
+  }
+  return bench.root;
 }
 
 /** Returns `items` turned left by `count` places, so each run starts with another one. */
@@ -54,6 +79,8 @@ export async function measureDataPath(bench, options) {
   const mib = options.size / 1024 ** 2;
   const samples = { create: [[], []], append: [[], []], read: [[], []] };
   const refusal = {};
+  const base = extractBase(bench, options.size);
+  process.stderr.write(`  extracts write to ${base}\n`);
   for (let run = 0; run < options.dataRuns; run += 1) {
     const repos = {
       gate: join(bench.dataRepos, `gate-${run}`),
@@ -65,9 +92,7 @@ export async function measureDataPath(bench, options) {
     }
     samples.create[0].push(mib / (created.plain / 1000));
     samples.create[1].push(mib / (created.gate / 1000));
-    // Each extract would otherwise run while the kernel still writes back a create, and the
-    // first one would pay for it. sync ends that, and the order of the extracts turns each run.
-    execFileSync('sync');
+    // Each transfer starts after a sync, and the order of the extracts turns each run.
     const extracts = [
       ['plain', 'plain-data', repos.plain],
       ['append', 'gate-data', repos.gate],
@@ -75,7 +100,7 @@ export async function measureDataPath(bench, options) {
     ];
     const times = {};
     for (const [name, keyName, repo] of rotate(extracts, run)) {
-      times[name] = await extract(bench, keyName, repo);
+      times[name] = await extract(bench, keyName, repo, base);
     }
     for (const name of ['append', 'read']) {
       if (typeof times[name] === 'number' && typeof times.plain === 'number') {
@@ -88,6 +113,7 @@ export async function measureDataPath(bench, options) {
     rmSync(repos.gate, { recursive: true, force: true });
     rmSync(repos.plain, { recursive: true, force: true });
   }
+  if (base !== bench.root) rmSync(base, { recursive: true, force: true });
   const size = formatSize(options.size);
   const row = (figure, pair, target) => ({
     figure,
