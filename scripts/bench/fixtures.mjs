@@ -32,7 +32,10 @@ export function clientId(index) {
  * Writes a policy with `count` append-only clients, one key and one repository each, in the
  * layout `keys add` produces. Returns the file and the last client, which a lookup reaches last.
  */
-export function writePolicy(dir, { count, borgBinary, auditLog, stateDir, extraClients = [] }) {
+export function writePolicy(
+  dir,
+  { count, borgBinary, auditLog, stateDir, extraClients = [], lastSecondRepository = false },
+) {
   const lines = [
     'version: 1',
     'borg:',
@@ -46,6 +49,7 @@ export function writePolicy(dir, { count, borgBinary, auditLog, stateDir, extraC
   for (let index = 0; index < count; index += 1) {
     const id = clientId(index);
     last = { id, key: randomPublicKey(), repository: join(dir, 'repos', id) };
+    if (lastSecondRepository && index === count - 1) last.second = `${last.repository}-second`;
     lines.push(...clientLines(last));
   }
   for (const client of extraClients) {
@@ -64,6 +68,7 @@ function clientLines(client) {
     '    repositories:',
     `      - path: ${client.repository}`,
     '        name: main',
+    ...(client.second === undefined ? [] : [`      - path: ${client.second}`]),
     `    mode: ${client.mode ?? 'append-only'}`,
   ];
 }
