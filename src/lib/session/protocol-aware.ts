@@ -24,8 +24,9 @@ import { type GrantedSession, sessionFields } from './run.js';
 /**
  * Runs a borg 1.x session: replies to `negotiate`, reads `open`, resolves the requested path with
  * borg's rules, picks the one policy grant for it, then starts `borg serve` restricted to that
- * grant and passes `open` on. borg enforces the restriction again, so a difference between
- * the gate's path resolution and borg's can only refuse, never widen access.
+ * grant, or adopts `early` when it runs that very command line, and passes `open` on. borg
+ * enforces the restriction again, so a difference between the gate's path resolution and
+ * borg's can only refuse, never widen access. An `early` borg that is not adopted is killed.
  */
 export async function runProtocolAware(
   granted: GrantedSession,
