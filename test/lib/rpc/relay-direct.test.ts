@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { decodeMulti } from '@msgpack/msgpack';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { REFUSAL_MESSAGES, type SessionMode } from '../../../src/lib/rpc/policy.js';
 import { relaySession } from '../../../src/lib/rpc/relay.js';
 import { request } from './fixtures/pack.js';
@@ -119,5 +119,27 @@ describe('relaySession with direct replies', () => {
     expect(stats.protocolError).toBe('request is not a map');
     expect(session.written()).toEqual([]);
     expect(session.forwarded().length).toBe(0);
+  });
+
+  it('stops waiting for a client that never hangs up after a refusal', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const session = directRelay('read-only');
+      session.clientIn.write(request(3, 'put', { id: Buffer.alloc(32, 2) }));
+      await tick();
+      session.exit();
+      await tick();
+      expect(session.written().map((reply) => reply.i)).toEqual([3]);
+      let ended = false;
+      void session.relay.then(() => {
+        ended = true;
+      });
+      await vi.advanceTimersByTimeAsync(9_000);
+      expect(ended).toBe(false);
+      await vi.advanceTimersByTimeAsync(1_500);
+      expect(ended).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
