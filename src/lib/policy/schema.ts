@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorageQuota } from '../borg-args/size.js';
 import { checksSchema } from './checks-schema.js';
 import { DEFAULT_AUDIT_LOG } from './policy-file.js';
 import {
@@ -38,7 +39,16 @@ const dateOrTimestamp = z.union([z.string(), z.date()]).transform((value, ctx) =
 
 const storageQuota = z
   .string()
-  .regex(STORAGE_QUOTA_PATTERN, 'storage_quota must look like 500M, 50G or 2T (borg size syntax)');
+  .regex(STORAGE_QUOTA_PATTERN, 'storage_quota must look like 500M, 50G or 2T (borg size syntax)')
+  // borg serve exits with a usage error below 10M, so every session of the client would fail.
+  .superRefine((value, context) => {
+    if (STORAGE_QUOTA_PATTERN.test(value) && !isStorageQuota(value)) {
+      context.addIssue({
+        code: 'custom',
+        message: `storage_quota "${value}" is below borg's minimum of 10M: write 10M or more`,
+      });
+    }
+  });
 
 const cidr = z.string().superRefine((value, context) => {
   const problem = describeCidrProblem(value);

@@ -171,6 +171,8 @@ describe('hostile policy: field types', () => {
     [['clients', 0, 'mode'], 1],
     [['clients', 0, 'mode'], ['append-only']],
     [['clients', 0, 'storage_quota'], 500],
+    [['clients', 0, 'storage_quota'], '3M'],
+    [['clients', 0, 'repositories', 1], { path: '/srv/borg/b', storage_quota: '9999999' }],
     [['clients', 0, 'from'], '192.0.2.0/24'],
     [['clients', 0, 'from', 0], 3221225984],
     [['clients', 0, 'expires'], 20300630],
@@ -610,5 +612,14 @@ describe.skipIf(!existsSync(GATE))('serve with a hostile policy', () => {
     expect(records).toHaveLength(1);
     expect(records[0].event).toBe('session_refused');
     expect(records[0].reason).toMatch(/^policy-unavailable: /);
+  });
+});
+
+describe('hostile policy: storage quota below borg minimum', () => {
+  it('names the value and the minimum', () => {
+    const error = catchPolicyError(() =>
+      parsePolicy('p.yaml', policyWith(['clients', 0, 'storage_quota'], '3M')),
+    );
+    expect(error.detail).toContain('storage_quota "3M" is below borg\'s minimum of 10M');
   });
 });
