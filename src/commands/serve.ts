@@ -48,6 +48,11 @@ export interface SessionContext {
   request: ParsedCommand;
   startedAt: number;
   io: ServeIo;
+  /**
+   * msgid of the client's `open` while the gate has read it and borg has not: a refusal in
+   * that time answers this call, because the client already sent its `negotiate`.
+   */
+  openMsgid?: number;
 }
 
 /**
@@ -208,7 +213,10 @@ export async function refuse(
   suffix = '',
 ): Promise<number> {
   const message = refusalMessage(reason, suffix);
-  if (looksLikeBorgClient(session.request)) {
+  if (session.openMsgid !== undefined) {
+    const { refuseOpen } = await import('../lib/session/open-refusal.js');
+    await refuseOpen(session.io.stdin, session.io.stdout, session.openMsgid, message);
+  } else if (looksLikeBorgClient(session.request)) {
     // Imported here, because only this path and borg 1.x sessions need msgpack.
     const { refuseInProtocol } = await import('../lib/rpc/refuse.js');
     await refuseInProtocol(session.io.stdin, session.io.stdout, {

@@ -58,6 +58,7 @@ async function runSession(
     const reason = error instanceof ProtocolError ? error.reason : String(error);
     throw new SessionRefused('protocol-error', reason);
   }
+  session.openMsgid = handshake.open.msgid;
   const home = io.env.HOME ?? '/';
   const resolved = resolveBorgPath(handshake.open.path, { baseDir: home, cwd: home });
   let match: GrantMatch;
@@ -182,6 +183,8 @@ async function runBorgForGrant(
   if (!fits) await discardEarlyBorg(early);
   const child = fits ? early.child : startBorg(granted, argv, direct);
   adopt();
+  // From here borg answers the client's open.
+  session.openMsgid = undefined;
   const stats = await relayToBorg({ granted, handshake, grant, child, repositoryExisted, direct });
   const result = await waitForExit(child, BORG_EXIT_GRACE_MS);
   // A protocol violation ends the session like a refusal, even though borg itself exits 0.
