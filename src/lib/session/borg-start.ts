@@ -1,3 +1,4 @@
+import onExit from 'signal-exit';
 import { buildServeArgv, type ServeArgv } from '../borg-args/build.js';
 import { type Grant, listGrants } from '../policy/match.js';
 import { type BorgChild, childEnvironment, spawnBorg } from './child.js';
@@ -32,7 +33,12 @@ export function gateReadsReplies(
 }
 
 /** Starts `borg serve` for a session; with `direct`, borg writes its replies to the client. */
-export function startBorg(granted: GrantedSession, argv: ServeArgv, direct: boolean): BorgChild {
+export function startBorg(
+  granted: GrantedSession,
+  argv: ServeArgv,
+  direct: boolean,
+  deferSignals = false,
+): BorgChild {
   const io = granted.session.io;
   return spawnBorg(argv.file, argv.args, {
     env: childEnvironment(io.env),
@@ -40,6 +46,7 @@ export function startBorg(granted: GrantedSession, argv: ServeArgv, direct: bool
     stdio: direct ? 'requests' : 'pipe',
     streams: io,
     umask: Number.parseInt(granted.policy.borg.umask, 8),
+    deferSignals,
   });
 }
 
@@ -48,6 +55,8 @@ export interface EarlyBorg {
   argv: ServeArgv;
   direct: boolean;
   child: BorgChild;
+  /** Removes the hook that kills this borg when the gate ends first. */
+  unhook: () => void;
 }
 
 /**
@@ -71,7 +80,20 @@ export function startBorgEarly(granted: GrantedSession): EarlyBorg | undefined {
     return undefined;
   }
   const direct = !gateReadsReplies(granted, grant, false);
-  return { argv, direct, child: startBorg(granted, argv, direct) };
+  const child = startBorg(granted, argv, direct, true);
+  // Until a session adopts it, this borg dies with the gate: a signal or an exit of the gate
+  // kills it, so it never reads the end of its input and reports that on the client's stdout.
+  // A forwarded signal would instead end borg while the gate went on with the handshake.
+  const unhook = onExit(() => child.process.kill('SIGKILL'));
+  void child.exited.then(unhook);
+  return { argv, direct, child, unhook };
+}
+
+/** Hands an early borg to its session: from now on the gate's signals are passed on to it. */
+export function adoptEarlyBorg(early: EarlyBorg): BorgChild {
+  early.unhook();
+  early.child.forwardSignals();
+  return early.child;
 }
 
 /** True when `early` runs exactly the command line and reply path the session needs. */

@@ -49,6 +49,8 @@ export interface GateSignal {
 export interface BorgChild {
   process: ChildProcess;
   exited: Promise<BorgExit>;
+  /** Starts passing the gate's signals on to borg; spawnBorg does so unless `deferSignals`. */
+  forwardSignals: () => void;
 }
 
 /** The streams of one SSH session: this process's own under sshd, a channel's in `listen`. */
@@ -70,6 +72,8 @@ export interface SpawnBorgOptions {
   streams: SessionStreams;
   /** File mode creation mask for borg, given as a number (0o077). */
   umask: number;
+  /** Leaves the gate's signals alone until the caller calls `forwardSignals`. */
+  deferSignals?: boolean;
 }
 
 /** borg children that have not exited yet, for a server that ends them on shutdown. */
@@ -82,14 +86,14 @@ function signalChild(child: ChildProcess, signal: NodeJS.Signals, cause: GateSig
   if (!signalsSent.has(child)) signalsSent.set(child, { signal, cause });
   child.kill(signal);
 }
-let forwardSignals = true;
+let forwardSignalsOfProcess = true;
 
 /**
  * Stops spawnBorg from forwarding this process's signals. A server that runs many sessions in
  * one process handles its signals itself and ends the children with signalBorgChildren.
  */
 export function disableSignalForwarding(): void {
-  forwardSignals = false;
+  forwardSignalsOfProcess = false;
 }
 
 /** Sends `signal` to every running borg child and returns how many there were. */
@@ -121,12 +125,19 @@ export function spawnBorg(file: string, args: string[], options: SpawnBorgOption
   const pipedOutputs = connectSessionStreams(child, options);
   runningChildren.add(child);
   const forward = (signal: NodeJS.Signals) => signalChild(child, signal, 'forwarded');
-  const forwarded = forwardSignals ? FORWARDED_SIGNALS : [];
-  for (const signal of forwarded) {
-    process.on(signal, forward);
-  }
+  let forwarded: NodeJS.Signals[] = [];
+  let ended = false;
+  const forwardSignals = () => {
+    if (ended || forwarded.length > 0 || !forwardSignalsOfProcess) return;
+    forwarded = FORWARDED_SIGNALS;
+    for (const signal of forwarded) {
+      process.on(signal, forward);
+    }
+  };
+  if (options.deferSignals !== true) forwardSignals();
   const exited = new Promise<BorgExit>((resolve) => {
     const finish = (code: number, signal?: NodeJS.Signals) => {
+      ended = true;
       runningChildren.delete(child);
       for (const name of forwarded) {
         process.off(name, forward);
@@ -146,7 +157,7 @@ export function spawnBorg(file: string, args: string[], options: SpawnBorgOption
       );
     });
   });
-  return { process: child, exited };
+  return { process: child, exited, forwardSignals };
 }
 
 /** Pipes the session streams that borg neither inherits nor leaves to the caller. */

@@ -7,6 +7,7 @@ import { ProtocolError } from '../rpc/errors.js';
 import { type Handshake, type OpenRequest, readHandshake } from '../rpc/handshake.js';
 import { encodeNegotiateReply } from '../rpc/replies.js';
 import {
+  adoptEarlyBorg,
   discardEarlyBorg,
   type EarlyBorg,
   earlyBorgFits,
@@ -181,7 +182,7 @@ async function runBorgForGrant(
   const direct = !gateReadsReplies(granted, grant, handshake.open.exclusive);
   const fits = early !== undefined && earlyBorgFits(early, argv, direct);
   if (!fits) await discardEarlyBorg(early);
-  const child = fits ? early.child : startBorg(granted, argv, direct);
+  const child = fits ? adoptEarlyBorg(early) : startBorg(granted, argv, direct);
   adopt();
   // From here borg answers the client's open.
   session.openMsgid = undefined;
