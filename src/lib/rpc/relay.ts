@@ -162,8 +162,11 @@ async function relayDirect(options: RelayOptions, replies: DirectReplies): Promi
       answers.add(encodeErrorReply(msgid, REFUSAL_CLASS, message));
       endBorg();
     },
-    answered: (msgid) => {
-      answers.add(encodeNilResultReply(msgid));
+    // Only a read-only borg check has the gate answer nonce calls, and its exclusive open makes
+    // the gate relay replies. Any other session that sends them gets the read-only refusal.
+    answered: (msgid, method) => {
+      noteRefusal(stats, msgid, method);
+      answers.add(encodeErrorReply(msgid, REFUSAL_CLASS, REFUSAL_MESSAGES.readOnly));
       endBorg();
     },
   };

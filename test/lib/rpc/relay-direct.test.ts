@@ -11,7 +11,7 @@ import { request } from './fixtures/pack.js';
  * streams and a promise: `exit()` plays borg ending, `written()` decodes what the gate itself
  * sent the client.
  */
-function directRelay(mode: SessionMode) {
+function directRelay(mode: SessionMode, allowCheck = false) {
   const clientIn = new PassThrough();
   const clientOut = new PassThrough();
   const childIn = new PassThrough();
@@ -37,7 +37,7 @@ function directRelay(mode: SessionMode) {
       },
     },
     mode,
-    allowCheck: false,
+    allowCheck,
     afterOpen: true,
   });
   return {
@@ -141,5 +141,19 @@ describe('relaySession with direct replies', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('refuses the nonce calls that only a relayed borg check may make', async () => {
+    const session = directRelay('read-only', true);
+    session.clientIn.write(request(3, 'get_free_nonce'));
+    await tick();
+    session.exit();
+    await tick();
+    session.clientIn.end();
+    const stats = await session.relay;
+    expect(session.written()).toEqual([
+      expect.objectContaining({ i: 3, exception_short: [REFUSAL_MESSAGES.readOnly] }),
+    ]);
+    expect(stats.refusedMethod).toBe('get_free_nonce');
   });
 });
