@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineOutput } from '../../src/commands/audit/output.js';
 import { runQuery } from '../../src/commands/audit/query.js';
 import { summarizeClients } from '../../src/commands/audit/summary.js';
+import { ClientTotals } from '../../src/commands/audit/summary-totals.js';
 import { openAuditLog } from '../../src/lib/audit-log/writer.js';
 import { writeRotatedSample } from './audit-fixtures.js';
 
@@ -201,6 +202,16 @@ describe('summarizeClients', () => {
       last_refusal_time: '2026-12-03T11:00:00.000Z',
     });
     expect({ ...server?.last_write }).toEqual({ '/srv/borg/server': '2026-12-03T10:30:00.000Z' });
+  });
+
+  it('leaves bytes out unknown while no session of the client counted them', () => {
+    const totals = new ClientTotals();
+    const end = { event: 'session_end', client_id: 'web', bytes_in: 10 };
+    totals.add({ ...end, time: '2026-12-05T01:00:00.000Z' });
+    expect(totals.summaries()[0]).toMatchObject({ bytes_in: 10, bytes_out: null });
+    // A quota session relays replies and counts them.
+    totals.add({ ...end, time: '2026-12-05T02:00:00.000Z', bytes_out: 7 });
+    expect(totals.summaries()[0]).toMatchObject({ bytes_in: 20, bytes_out: 7 });
   });
 
   it('applies filters', async () => {

@@ -7,7 +7,11 @@ export interface ClientSummary {
   connections: number;
   refusals: number;
   bytes_in: number;
-  bytes_out: number;
+  /**
+   * Sum over the sessions whose records carry `bytes_out`; null when none does, because borg
+   * wrote the replies of every session to the client itself.
+   */
+  bytes_out: number | null;
   last_refusal_reason: string | null;
   last_refusal_time: string | null;
   /** Time of the newest session per repository that ended with a committed transaction. */
@@ -58,7 +62,7 @@ export class ClientTotals {
       summary.bytes_in += record.bytes_in;
     }
     if (typeof record.bytes_out === 'number') {
-      summary.bytes_out += record.bytes_out;
+      summary.bytes_out = (summary.bytes_out ?? 0) + record.bytes_out;
     }
     if (record['rpc.commit'] !== true) {
       return;
@@ -122,7 +126,7 @@ function emptySummary(client: string): ClientSummary {
     connections: 0,
     refusals: 0,
     bytes_in: 0,
-    bytes_out: 0,
+    bytes_out: null,
     last_refusal_reason: null,
     last_refusal_time: null,
     // No prototype: a repository named `__proto__` must stay an ordinary key.
