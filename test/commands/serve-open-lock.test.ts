@@ -8,7 +8,8 @@ import { NEGOTIATE, request, serveOnce } from './fixtures/serve-once.js';
 const MODES = ['append-only', 'read-only', 'read-write'] as const;
 type Mode = (typeof MODES)[number];
 
-const LOCK_MESSAGE = 'borg-gate: this key must lock the repository; run borg without --bypass-lock';
+const LOCK_MESSAGE =
+  'borg-gate: this key must lock the repository: borg break-lock and --bypass-lock are not permitted';
 
 // `borg --bypass-lock` and modified clients send open(lock=False). An append-only key must not
 // write beside a backup that holds the lock.

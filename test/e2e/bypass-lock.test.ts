@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GateFixture, makeSourceTree, startGate } from './harness/gate.js';
 import { hashRepository } from './harness/repo-files.js';
 
-const LOCK_MESSAGE = 'borg-gate: this key must lock the repository; run borg without --bypass-lock';
+const LOCK_MESSAGE =
+  'borg-gate: this key must lock the repository: borg break-lock and --bypass-lock are not permitted';
 
 // borg's --bypass-lock opens the repository with lock=False. A writer without the lock shares
 // segment files with a backup that holds it, but a reader without the lock writes nothing.
@@ -52,6 +53,14 @@ describe('borg --bypass-lock through the gate', () => {
     const refused = gate.auditRecords().slice(records);
     expect(refused.map((record) => record.event)).toEqual(['session_refused']);
     expect(String(refused[0]?.reason)).toMatch(/^lock-required: open with lock=false for /);
+  });
+
+  it('append-only break-lock is refused with the same message', async () => {
+    const before = hashRepository(repo);
+    const result = await gate.borg('writer', ['break-lock', gate.url(repo)]);
+    expect(result.stderr.trim()).toBe(LOCK_MESSAGE);
+    expect(result.code).toBe(2);
+    expect(hashRepository(repo)).toEqual(before);
   });
 
   it('read-only list is allowed', async () => {

@@ -128,7 +128,7 @@ function checkOpenFlags(grant: Grant, open: OpenRequest, allowCheck: boolean): v
   }
   // An exclusive lock blocks every backup of the repository; read-only keys need it only for check.
   if (grant.mode === 'read-only' && open.exclusive && !allowCheck) {
-    throw refusal('read-only', `exclusive open without allow_check for ${grant.path}`);
+    throw refusal('read-only-no-check', `exclusive open without allow_check for ${grant.path}`);
   }
   // An unlocked writer shares segment files with a running backup, and both corrupt the repository.
   if (grant.mode === 'append-only' && !open.lock) {

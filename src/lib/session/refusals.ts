@@ -22,7 +22,11 @@ export const REFUSALS = {
   'protocol-error': 'unexpected data from the borg client',
   'repository-not-permitted': 'repository not permitted for this key',
   'read-only': 'this repository is read-only for this key',
-  'lock-required': 'this key must lock the repository; run borg without --bypass-lock',
+  // An exclusive open is how borg check starts, and so do prune and other writes.
+  'read-only-no-check':
+    'this repository is read-only for this key, and borg check is not permitted for it',
+  'lock-required':
+    'this key must lock the repository: borg break-lock and --bypass-lock are not permitted',
   'delete-not-permitted': 'deleting archives is not permitted for this key',
 } as const;
 
