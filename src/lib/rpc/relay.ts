@@ -9,7 +9,10 @@ import { pumpChunks } from './streams.js';
 /** The gate reads `borg serve` stdout and copies each reply to the client. */
 export interface RelayedReplies {
   kind: 'relay';
-  /** `borg serve` stdout. borg never sees `negotiate`, which the gate answers, so it starts with the reply to `open`. */
+  /**
+   * `borg serve` stdout. borg never sees `negotiate`, which the gate answers, so the first
+   * reply on it is the one to `open`.
+   */
   childOut: Readable;
 }
 
@@ -77,9 +80,10 @@ const CLOSE_AFTER_REFUSAL_MS = 10_000;
  * Relays one borg 1.x session after the handshake. Requests are checked against `mode` and
  * forwarded byte for byte; refused ones get an error reply and never reach borg. Replies pass
  * through unchanged: copied by the gate, or written by borg itself (`replies.kind`). Resolves
- * once borg's output ends, or right away after a server-side framing error. After it resolves,
- * the caller should wait briefly for borg to exit and then kill it. A client-side protocol
- * violation ends borg's stdin, so borg exits without running the partial request.
+ * once borg's output ends (relayed) or borg has exited (direct), or right away after a
+ * server-side framing error. After it resolves, the caller should wait briefly for borg to
+ * exit and then kill it. A client-side protocol violation ends borg's stdin, so borg exits
+ * without running the partial request.
  */
 export async function relaySession(options: RelayOptions): Promise<SessionStats> {
   return options.replies.kind === 'relay'
