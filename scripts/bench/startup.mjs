@@ -145,8 +145,8 @@ export async function measureStartup(options) {
     const bare = makeBareScenario(root);
     const stub = makeStubScenario(root);
     const gates = CLIENT_COUNTS.map((count) => makeGateScenario(root, count, options.gate));
-    // A client with one repository starts borg before the handshake; with two, borg starts
-    // after `open` and `session_start`, so this row times the whole path before borg.
+    // For a client with one repository, borg starts before the handshake. With two, it starts
+    // after `open` and `session_start`, so this row times the gate's whole path before borg.
     gates.push(makeGateScenario(root, 10_000, options.gate, { twoGrants: true }));
     // One warm-up round: page cache, and whatever the gate keeps between connections.
     for (const scenario of [stub, bare, ...gates]) {

@@ -25,7 +25,7 @@ export interface DirectReplies {
   kind: 'direct';
   /** Resolves once borg has exited for any reason. */
   exited: Promise<unknown>;
-  /** Called once after borg's input was ended; resolves once borg has exited (forcing it in time). */
+  /** Called once after borg's input was ended. Resolves once borg has exited, forcing it in time. */
   stop: () => Promise<unknown>;
 }
 
@@ -73,7 +73,7 @@ export interface SessionStats {
 
 const METHOD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-/** How long a client may keep sending after a refusal ended borg; it normally closes at once. */
+/** How long a client may keep sending after a refusal ended borg. A borg client closes at once. */
 const CLOSE_AFTER_REFUSAL_MS = 10_000;
 
 /**
@@ -201,7 +201,7 @@ async function relayDirect(options: RelayOptions, replies: DirectReplies): Promi
   return stats;
 }
 
-/** The gate's reply to a request that arrives after a refusal ended borg. */
+/** Builds the gate's reply to a request that arrives after a refusal ended borg. */
 function answerAfterEnd(method: string, msgid: number): Buffer {
   // rollback only resets borg's memory of the transaction, which ended with borg.
   if (method === 'rollback') return encodeNilResultReply(msgid);

@@ -4,7 +4,7 @@ import { type Grant, listGrants } from '../policy/match.js';
 import { type BorgChild, childEnvironment, spawnBorg } from './child.js';
 import type { GrantedSession } from './run.js';
 
-/** The `borg serve` command line for one grant of a borg 1.x session. */
+/** Builds the `borg serve` command line for one grant of a borg 1.x session. */
 export function serveArgvFor(granted: GrantedSession, grant: Grant): ServeArgv {
   return buildServeArgv({
     binary: granted.binary.path,
@@ -64,9 +64,10 @@ export interface EarlyBorg {
  * so Python's start-up overlaps the gate's work. borg gets no byte of input until the gate has
  * checked `open` and written `session_start`; a refused session kills it first.
  *
- * Returns undefined where the command line is not known before `open`: a client with several
- * grants, a read-only key that may run `borg check` (the open decides how replies travel), or a
- * grant the command line cannot be built for, which the later check reports.
+ * Returns undefined where the command line is not known before `open`. That is a client with
+ * several grants, or a read-only key that may run `borg check`, because its open decides how
+ * replies travel. It is also a grant whose command line cannot be built: the later check
+ * reports that one.
  */
 export function startBorgEarly(granted: GrantedSession): EarlyBorg | undefined {
   const grants = listGrants(granted.client);

@@ -49,7 +49,7 @@ export interface GateSignal {
 export interface BorgChild {
   process: ChildProcess;
   exited: Promise<BorgExit>;
-  /** Starts passing the gate's signals on to borg; spawnBorg does so unless `deferSignals`. */
+  /** Starts passing the gate's signals on to borg. spawnBorg calls it unless `deferSignals`. */
   forwardSignals: () => void;
 }
 
@@ -75,6 +75,13 @@ export interface SpawnBorgOptions {
   /** Leaves the gate's signals alone until the caller calls `forwardSignals`. */
   deferSignals?: boolean;
 }
+
+/** Number of descriptors, from 0, that the caller relays itself in each stdio mode. */
+const RELAYED_DESCRIPTORS: Record<SpawnBorgOptions['stdio'], number> = {
+  pipe: 2,
+  requests: 1,
+  inherit: 0,
+};
 
 /** borg children that have not exited yet, for a server that ends them on shutdown. */
 const runningChildren = new Set<ChildProcess>();
@@ -108,11 +115,13 @@ export function signalBorgChildren(signal: NodeJS.Signals): number {
 export function spawnBorg(file: string, args: string[], options: SpawnBorgOptions): BorgChild {
   const { streams } = options;
   const session = [streams.stdin, streams.stdout, streams.stderr];
-  const relayed = options.stdio === 'pipe' ? 2 : options.stdio === 'requests' ? 1 : 0;
-  // A stream on this process's own descriptor 0, 1 or 2 is inherited; a channel stream is piped.
-  const stdio = session.map((stream, fd) =>
-    fd < relayed ? 'pipe' : isOwnDescriptor(stream, fd) ? 'inherit' : 'pipe',
-  );
+  // The caller relays stdin and stdout ('pipe') or stdin alone ('requests'). Of the rest, a
+  // stream on this process's own descriptor 0, 1 or 2 is inherited, and a channel stream is piped.
+  const relayedCount = RELAYED_DESCRIPTORS[options.stdio];
+  const stdio = session.map((stream, fd) => {
+    if (fd < relayedCount) return 'pipe';
+    return isOwnDescriptor(stream, fd) ? 'inherit' : 'pipe';
+  });
   // NOTE: the umask is process-wide, so it is set only around the synchronous fork. No other
   // session runs in between, and files the gate itself creates keep the process umask.
   const previousUmask = process.umask(options.umask);
