@@ -46,6 +46,8 @@ export interface RelayOptions {
   afterOpen: true;
   /** Client bytes read after open (Handshake.rest); they pass the filter first. */
   pendingInput?: Buffer;
+  /** Stored objects the filter remembers for `delete`; tests lower the default. */
+  maxTrackedPuts?: number;
 }
 
 export interface SessionStats {
@@ -119,6 +121,7 @@ async function relayReplies(options: RelayOptions, childOut: Readable): Promise<
       answered: (msgid) => replies.inject(encodeNilResultReply(msgid)),
     },
     options.repositoryCreated ?? false,
+    options.maxTrackedPuts,
   );
   // borg may exit while the client still sends; its exit status reports why, so ignore EPIPE here.
   options.childIn.on('error', () => {});
@@ -179,6 +182,7 @@ async function relayDirect(options: RelayOptions, replies: DirectReplies): Promi
     options.allowCheck,
     output,
     options.repositoryCreated ?? false,
+    options.maxTrackedPuts,
   );
   options.childIn.on('error', () => {});
   const stop = new AbortController();

@@ -21,8 +21,11 @@ export interface FilterOutput {
 const MAX_HELD_BYTES = 64 * 1024;
 const MAX_REFUSALS = 1000;
 // NOTE: about 100 bytes per id, so up to roughly 100 MB for a backup that stores a million new
-// chunks in one session (an estimate). Later puts are not tracked and deleting them is refused.
+// chunks in one session (an estimate). Later puts are not tracked and deleting them is refused,
+// except the archive objects below.
 const MAX_TRACKED_PUTS = 1_000_000;
+// One archive object per checkpoint, so a backup writing one every second for a day stays below.
+const MAX_TRACKED_ARCHIVES = 100_000;
 
 type Phase = 'hold' | 'stream' | 'drop';
 
@@ -49,6 +52,13 @@ export class RequestFilter {
   private message = new Message();
   private refusals = 0;
   private readonly puts = new Set<string>();
+  /**
+   * Objects put right before the manifest. borg 1.x stores an archive (a checkpoint too) just
+   * before the manifest that lists it, and deletes each checkpoint archive at the next
+   * checkpoint, so these stay deletable after `puts` is full.
+   */
+  private readonly archivePuts = new Set<string>();
+  private lastPut: string | undefined;
   private readonly context: RuleContext;
 
   constructor(
@@ -56,11 +66,17 @@ export class RequestFilter {
     allowCheck: boolean,
     private readonly output: FilterOutput,
     repositoryCreated = false,
+    /** How many stored objects the filter remembers for `delete`; tests lower it. */
+    private readonly maxTrackedPuts = MAX_TRACKED_PUTS,
   ) {
     this.context = {
       allowCheck,
       repositoryCreated,
-      putInSession: (id) => id instanceof Uint8Array && this.puts.has(latin1(id)),
+      putInSession: (id) => {
+        if (!(id instanceof Uint8Array)) return false;
+        const key = latin1(id);
+        return this.puts.has(key) || this.archivePuts.has(key);
+      },
     };
   }
 
@@ -179,9 +195,19 @@ export class RequestFilter {
 
   private accept(msgid: number, method: string, objectId: Uint8Array | undefined): void {
     // Only append-only sessions ask which objects this session stored.
-    const track = this.mode === 'append-only' && this.puts.size < MAX_TRACKED_PUTS;
-    if (track && method === 'put' && objectId !== undefined) this.puts.add(latin1(objectId));
+    if (this.mode === 'append-only' && method === 'put' && objectId !== undefined) {
+      this.trackPut(latin1(objectId));
+    }
     this.output.allowed(method, msgid);
+  }
+
+  private trackPut(id: string): void {
+    if (this.puts.size < this.maxTrackedPuts) this.puts.add(id);
+    const full = this.archivePuts.size >= MAX_TRACKED_ARCHIVES;
+    if (id === MANIFEST_KEY && this.lastPut !== undefined && !full) {
+      this.archivePuts.add(this.lastPut);
+    }
+    this.lastPut = id;
   }
 
   private refuse(msgid: number, method: string, message: string): void {
@@ -191,6 +217,9 @@ export class RequestFilter {
     this.output.refused(msgid, method, message);
   }
 }
+
+/** The manifest's object id, 32 zero bytes, as trackPut keys it. */
+const MANIFEST_KEY = '\0'.repeat(32);
 
 function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');

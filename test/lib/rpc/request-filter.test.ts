@@ -133,6 +133,37 @@ describe('RequestFilter verdicts', () => {
     expect(run.allowed).toEqual(['put', 'put', 'delete', 'delete']);
   });
 
+  it('allows deleting a checkpoint archive past the tracking limit', () => {
+    // borg puts each checkpoint archive right before the manifest, and deletes it at the next
+    // checkpoint. With room for one tracked put, only that order keeps the delete allowed.
+    const chunk = request(3, 'put', { id: id(5), data: 'x' });
+    const archive = request(4, 'put', { id: id(6), data: 'x' });
+    const manifest = request(5, 'put', { id: id(0), data: 'x' });
+    const run = runFilter(
+      'append-only',
+      [
+        chunk,
+        archive,
+        manifest,
+        request(6, 'delete', { id: id(6) }),
+        request(7, 'delete', { id: id(4) }),
+      ],
+      true,
+      1,
+    );
+    expect(run.allowed).toEqual(['put', 'put', 'put', 'delete']);
+    expect(run.refused.map((refusal) => refusal.msgid)).toEqual([7]);
+  });
+
+  it('refuses deleting an untracked put past the limit', () => {
+    const puts = [
+      request(3, 'put', { id: id(5), data: 'x' }),
+      request(4, 'put', { id: id(6), data: 'x' }),
+    ];
+    const run = runFilter('append-only', [...puts, request(5, 'delete', { id: id(6) })], true, 1);
+    expect(run.refused[0]?.message).toBe(REFUSAL_MESSAGES.delete);
+  });
+
   it('refuses deleting the manifest after putting it', () => {
     // put(manifest) is normal for every backup; deleting it afterwards would hide every archive.
     const put = request(3, 'put', { id: id(0), data: 'x' });
