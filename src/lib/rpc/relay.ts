@@ -25,8 +25,11 @@ export interface DirectReplies {
   kind: 'direct';
   /** Resolves once borg has exited for any reason. */
   exited: Promise<unknown>;
-  /** Called once after borg's input was ended. Resolves once borg has exited, forcing it in time. */
-  stop: () => Promise<unknown>;
+  /**
+   * Called once after borg's input was ended. Resolves once borg has exited, forcing it in
+   * time: true when borg ended by itself, false when a signal ended it, maybe inside a reply.
+   */
+  stop: () => Promise<boolean>;
 }
 
 export interface RelayOptions {
@@ -154,7 +157,8 @@ async function relayDirect(options: RelayOptions, replies: DirectReplies): Promi
   const endBorg = () => {
     if (stopped !== undefined) return;
     options.childIn.end();
-    stopped = replies.stop().then(() => answers.release());
+    // After a signal, borg's last reply may be cut short, and nothing could follow it safely.
+    stopped = replies.stop().then((byItself) => (byItself ? answers.release() : answers.drop()));
   };
   const output: FilterOutput = {
     forward: (bytes) => {
@@ -215,6 +219,7 @@ function answerAfterEnd(method: string, msgid: number): Buffer {
 /** The gate's own replies, held back until borg can no longer write to the client. */
 class HeldReplies {
   private held: Buffer[] | undefined = [];
+  private dropped = false;
 
   constructor(private readonly output: Writable) {
     // A vanished client raises EPIPE here; its end of the session is already recorded.
@@ -222,6 +227,7 @@ class HeldReplies {
   }
 
   add(reply: Buffer): void {
+    if (this.dropped) return;
     if (this.held === undefined) this.output.write(reply);
     else this.held.push(reply);
   }
@@ -230,6 +236,12 @@ class HeldReplies {
     const held = this.held ?? [];
     this.held = undefined;
     for (const reply of held) this.output.write(reply);
+  }
+
+  /** Drops every reply, held and later, because the client's stream can take no more. */
+  drop(): void {
+    this.held = undefined;
+    this.dropped = true;
   }
 }
 

@@ -62,7 +62,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
       ? {
           kind: 'direct',
           exited: child.exited,
-          stop: () => waitForExit(child, BORG_EXIT_GRACE_MS),
+          stop: async () => (await waitForExit(child, BORG_EXIT_GRACE_MS)).signal === undefined,
         }
       : { kind: 'relay', childOut: child.process.stdout! },
     mode: grant.mode,

@@ -19,9 +19,9 @@ function directRelay(mode: SessionMode, allowCheck = false) {
   childIn.on('data', (chunk: Buffer) => forwarded.push(chunk));
   const sent: Buffer[] = [];
   clientOut.on('data', (chunk: Buffer) => sent.push(chunk));
-  let exit = () => {};
-  const exited = new Promise<void>((resolve) => {
-    exit = resolve;
+  let exit = (_bySignal = false) => {};
+  const exited = new Promise<boolean>((resolve) => {
+    exit = (bySignal = false) => resolve(bySignal);
   });
   let stops = 0;
   const relay = relaySession({
@@ -31,9 +31,9 @@ function directRelay(mode: SessionMode, allowCheck = false) {
     replies: {
       kind: 'direct',
       exited,
-      stop: () => {
+      stop: async () => {
         stops += 1;
-        return exited;
+        return !(await exited);
       },
     },
     mode,
@@ -155,5 +155,18 @@ describe('relaySession with direct replies', () => {
       expect.objectContaining({ i: 3, exception_short: [REFUSAL_MESSAGES.readOnly] }),
     ]);
     expect(stats.refusedMethod).toBe('get_free_nonce');
+  });
+
+  it('writes nothing after a borg that a signal ended', async () => {
+    const session = directRelay('read-only');
+    session.clientIn.write(request(3, 'put', { id: Buffer.alloc(32, 2) }));
+    await tick();
+    // A signal may have cut borg's last reply short, so a refusal after it would not decode.
+    session.exit(true);
+    await tick();
+    session.clientIn.end(request(4, 'rollback'));
+    const stats = await session.relay;
+    expect(session.written()).toEqual([]);
+    expect(stats.refusedMethod).toBe('put');
   });
 });
