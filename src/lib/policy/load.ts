@@ -157,11 +157,16 @@ function unionBranchIssue(issue: SchemaIssue): SchemaIssue {
 }
 
 /** Words a zod issue the way the rest of borg-gate's errors read. */
-function describeIssue(issue: { code: string; message: string; input?: unknown }): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return `missing (${issue.message.replace(/, received undefined$/, '').replace(/^Invalid input: /, '')})`;
+function describeIssue(issue: { code: string; message: string }): string {
+  if (issue.code !== 'invalid_type') {
+    return issue.message;
   }
-  return issue.message;
+  // zod leaves the input out of its issues, so only the message tells a missing key apart.
+  const expected = issue.message.replace(/^Invalid input: /, '');
+  if (expected.endsWith(', received undefined')) {
+    return `missing (${expected.replace(/, received undefined$/, '')})`;
+  }
+  return `invalid (${expected})`;
 }
 
 /** Parses YAML text to plain values; errors name the line and column and show the text there. */

@@ -82,9 +82,11 @@ export function startBorgEarly(granted: GrantedSession): EarlyBorg | undefined {
   }
   const direct = !gateReadsReplies(granted, grant, false);
   const child = startBorg(granted, argv, direct, true);
-  // Until a session adopts it, this borg dies with the gate: a signal or an exit of the gate
-  // kills it, so it never reads the end of its input and reports that on the client's stdout.
-  // A forwarded signal would instead end borg while the gate went on with the handshake.
+  // Until a session adopts it, this borg dies with the gate: a signal the gate can catch, or its
+  // exit, kills it, so it never reads the end of its input and reports that on the client's
+  // stdout. A forwarded signal would instead end borg while the gate went on with the handshake.
+  // NOTE: SIGKILL of the gate cannot be caught. borg 1.2.4 then prints "Got connection close
+  // before repository was opened." on its stdout, which is the client's protocol stream.
   const unhook = onExit(() => child.process.kill('SIGKILL'));
   void child.exited.then(unhook);
   return { argv, direct, child, unhook };

@@ -615,6 +615,16 @@ describe.skipIf(!existsSync(GATE))('serve with a hostile policy', () => {
   });
 });
 
+describe('hostile policy: wrong type of a present key', () => {
+  it('says invalid, not missing', () => {
+    const error = catchPolicyError(() =>
+      parsePolicy('p.yaml', policyWith(['clients', 0, 'storage_quota'], 10000000)),
+    );
+    expect(error.detail).toContain('invalid (expected string, received number)');
+    expect(error.detail).not.toContain('missing');
+  });
+});
+
 describe('hostile policy: storage quota below borg minimum', () => {
   it('names the value and the minimum', () => {
     const error = catchPolicyError(() =>
