@@ -16,6 +16,7 @@ import {
   REFUSAL_EXCEPTION_CLASS,
   type RefusalReason,
   refusalMessage,
+  SessionEndUnrecorded,
   SessionRefused,
 } from '../lib/session/refusals.js';
 import { runGrantedSession } from '../lib/session/run.js';
@@ -93,6 +94,11 @@ export async function runServe(
   try {
     return await serveWithPolicy(session, policy, audit, now);
   } catch (error) {
+    if (error instanceof SessionEndUnrecorded) {
+      await logSessionEndUnrecorded(options, session, error);
+      // A non-zero status lets sshd's log show that something went wrong after the session.
+      return error.exitCode === 0 ? EXIT_REFUSED : error.exitCode;
+    }
     const refusal = error instanceof SessionRefused ? error : refusalFor(error);
     try {
       await recordRefusal(audit, session, refusal);
@@ -176,6 +182,20 @@ async function logUnrecorded(
     `refused session ${session.id} of client ${session.clientId} from ` +
     `${session.facts.clientIp ?? 'unknown address'}: ${reason}, not recorded in any audit log: ` +
     String(error);
+  await reportToSyslog(text, options.syslogCommand);
+}
+
+/** Writes a session whose `session_end` record the audit log did not take to the system log. */
+async function logSessionEndUnrecorded(
+  options: ServeOptions,
+  session: SessionContext,
+  error: SessionEndUnrecorded,
+): Promise<void> {
+  const { reportToSyslog } = await import('../lib/session/syslog.js');
+  const text =
+    `session ${session.id} of client ${session.clientId} from ` +
+    `${session.facts.clientIp ?? 'unknown address'} ended with exit code ${error.exitCode}, ` +
+    `but its session_end record was not written to the audit log: ${String(error.cause)}`;
   await reportToSyslog(text, options.syslogCommand);
 }
 

@@ -18,7 +18,13 @@ import {
 import { waitForExit } from './child.js';
 import { sessionEndReason } from './end-reason.js';
 import { refuseOpen } from './open-refusal.js';
-import { EXIT_REFUSED, type RefusalReason, refusalMessage, SessionRefused } from './refusals.js';
+import {
+  EXIT_REFUSED,
+  type RefusalReason,
+  refusalMessage,
+  SessionEndUnrecorded,
+  SessionRefused,
+} from './refusals.js';
 import { BORG_EXIT_GRACE_MS, relayToBorg } from './relay.js';
 import { type GrantedSession, sessionFields } from './run.js';
 
@@ -190,22 +196,27 @@ async function runBorgForGrant(
   const result = await waitForExit(child, BORG_EXIT_GRACE_MS);
   // A protocol violation ends the session like a refusal, even though borg itself exits 0.
   const refused = stats.refusedMethod !== undefined || stats.protocolError !== undefined;
-  await granted.audit.append({
-    ...sessionFields(session),
-    event: 'session_end',
-    decision: refused ? 'refuse' : 'allow',
-    reason: sessionEndReason(stats, result),
-    repository: resolved,
-    restrictions,
-    mode: grant.mode,
-    exit_code: result.code,
-    signal: result.signal ?? null,
-    duration_ms: Math.round(performance.now() - session.startedAt),
-    bytes_in: stats.bytesIn,
-    ...(stats.bytesOut !== undefined && { bytes_out: stats.bytesOut }),
-    rpc: stats.rpc,
-  });
-  return refused ? EXIT_REFUSED : result.code;
+  const exitCode = refused ? EXIT_REFUSED : result.code;
+  try {
+    await granted.audit.append({
+      ...sessionFields(session),
+      event: 'session_end',
+      decision: refused ? 'refuse' : 'allow',
+      reason: sessionEndReason(stats, result),
+      repository: resolved,
+      restrictions,
+      mode: grant.mode,
+      exit_code: result.code,
+      signal: result.signal ?? null,
+      duration_ms: Math.round(performance.now() - session.startedAt),
+      bytes_in: stats.bytesIn,
+      ...(stats.bytesOut !== undefined && { bytes_out: stats.bytesOut }),
+      rpc: stats.rpc,
+    });
+  } catch (error) {
+    throw new SessionEndUnrecorded(exitCode, error);
+  }
+  return exitCode;
 }
 
 /**

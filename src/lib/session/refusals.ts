@@ -56,3 +56,19 @@ export class SessionRefused extends Error {
     super(`${reason}: ${detail}`);
   }
 }
+
+/**
+ * A session that ran, whose `session_end` record the audit log did not take. It is reported to
+ * the system log, because the session is over and the client can no longer be told.
+ */
+export class SessionEndUnrecorded extends Error {
+  override readonly name = 'SessionEndUnrecorded';
+
+  constructor(
+    /** borg's exit code, or the gate's for a refused session. */
+    readonly exitCode: number,
+    cause: unknown,
+  ) {
+    super(`session_end not recorded: ${String(cause)}`, { cause });
+  }
+}
