@@ -12,7 +12,8 @@ function cliTable(rows: string[][], widths: Array<number | null>): string {
     head: rows[0],
     style: { head: [], border: [] },
     wordWrap: true,
-    colWidths: widths,
+    // cli-table3 writes the widths it computes into this array, so it gets a copy.
+    colWidths: [...widths],
   });
   for (const row of rows.slice(1)) {
     table.push(row);
