@@ -27,7 +27,7 @@ export interface DirectReplies {
   exited: Promise<unknown>;
   /**
    * Called once after borg's input was ended. Resolves once borg has exited, forcing it in
-   * time: true when borg ended by itself, false when a signal ended it, maybe inside a reply.
+   * time: true when borg ended by itself, false after a signal, which may have cut a reply.
    */
   stop: () => Promise<boolean>;
 }

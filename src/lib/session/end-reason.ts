@@ -8,7 +8,9 @@ import type { RelayStats } from './relay.js';
  */
 export function sessionEndReason(stats: RelayStats, exit: BorgExit): string | undefined {
   if (stats.refusal !== undefined) {
-    return stats.refusal;
+    // A borg the gate had to stop after the refusal (its client stopped reading) is named too.
+    const timedOut = exit.sentByGate?.cause === 'exit-timeout';
+    return timedOut ? `${stats.refusal}; ${serverSideEnd(exit)}` : stats.refusal;
   }
   const serverSide = serverSideEnd(exit) ?? serverErrorEnd(stats);
   if (serverSide !== undefined) {

@@ -62,7 +62,11 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
       ? {
           kind: 'direct',
           exited: child.exited,
-          stop: async () => (await waitForExit(child, BORG_EXIT_GRACE_MS)).signal === undefined,
+          // borg 1.2 catches SIGTERM and exits with code 143, so the gate asks what it sent.
+          stop: async () => {
+            const exit = await waitForExit(child, BORG_EXIT_GRACE_MS);
+            return exit.signal === undefined && exit.sentByGate === undefined;
+          },
         }
       : { kind: 'relay', childOut: child.process.stdout! },
     mode: grant.mode,

@@ -84,6 +84,12 @@ describe('sessionEndReason', () => {
       killed,
       'rpc-refused: delete (msgid 5)',
     ],
+    [
+      'refusal, then a borg the gate stopped',
+      stats({ refusal: 'rpc-refused: delete (msgid 5)' }),
+      { code: 143, sentByGate: { signal: 'SIGTERM', cause: 'exit-timeout' } },
+      'rpc-refused: delete (msgid 5); borg-exit-timeout: borg serve did not exit after its session, so borg-gate sent SIGTERM',
+    ],
   ] as const)('%s', (_name, relay, exit, expected) => {
     expect(sessionEndReason(relay, exit)).toBe(expected);
   });
