@@ -171,31 +171,38 @@ async function recordWithoutPolicy(
 }
 
 /** Writes a refusal that no audit log recorded to the system log, so the server keeps a trace. */
-async function logUnrecorded(
+function logUnrecorded(
   options: ServeOptions,
   session: SessionContext,
   reason: RefusalReason,
   error: unknown,
 ): Promise<void> {
-  const { reportToSyslog } = await import('../lib/session/syslog.js');
-  const text =
-    `refused session ${session.id} of client ${session.clientId} from ` +
-    `${session.facts.clientIp ?? 'unknown address'}: ${reason}, not recorded in any audit log: ` +
-    String(error);
-  await reportToSyslog(text, options.syslogCommand);
+  const detail = `: ${reason}, not recorded in any audit log: ${String(error)}`;
+  return logSessionLine(options, session, 'refused session', detail);
 }
 
 /** Writes a session whose `session_end` record the audit log did not take to the system log. */
-async function logSessionEndUnrecorded(
+function logSessionEndUnrecorded(
   options: ServeOptions,
   session: SessionContext,
   error: SessionEndUnrecorded,
 ): Promise<void> {
-  const { reportToSyslog } = await import('../lib/session/syslog.js');
-  const text =
-    `session ${session.id} of client ${session.clientId} from ` +
-    `${session.facts.clientIp ?? 'unknown address'} ended with exit code ${error.exitCode}, ` +
+  const detail =
+    ` ended with exit code ${error.exitCode}, ` +
     `but its session_end record was not written to the audit log: ${String(error.cause)}`;
+  return logSessionLine(options, session, 'session', detail);
+}
+
+/** Writes one system log line that names the session, its client and address. */
+async function logSessionLine(
+  options: ServeOptions,
+  session: SessionContext,
+  subject: string,
+  detail: string,
+): Promise<void> {
+  const { reportToSyslog } = await import('../lib/session/syslog.js');
+  const from = session.facts.clientIp ?? 'unknown address';
+  const text = `${subject} ${session.id} of client ${session.clientId} from ${from}${detail}`;
   await reportToSyslog(text, options.syslogCommand);
 }
 
