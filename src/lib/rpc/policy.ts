@@ -44,7 +44,7 @@ export type Rule =
 const allow: Rule = { action: 'forward' };
 
 /** borg 1.x stores its manifest under an id of 32 zero bytes. */
-function isManifestId(id: unknown): boolean {
+export function isManifestId(id: unknown): boolean {
   return id instanceof Uint8Array && id.length === 32 && id.every((byte) => byte === 0);
 }
 const answerNil: Verdict = { action: 'answer-nil' };

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { type DecoderOptions, decodeMultiStream } from '@msgpack/msgpack';
 import { InputLimitExceeded, readChunks } from './chunks.js';
-import { encodeErrorReply, encodeNegotiateReply, encodeNilResultReply } from './replies.js';
+import { encodeEndedSessionReply, encodeNegotiateReply } from './replies.js';
 
 export interface Refusal {
   /** Class name sent to the client. A name that borg does not rebuild locally prints `message` alone. */
@@ -84,8 +84,7 @@ function replyTo(request: unknown, isFirst: boolean, refusal: Refusal): Buffer |
   if (typeof request !== 'object' || request === null) return undefined;
   const { i: msgid, m: method } = request as Record<string, unknown>;
   if (!isMsgid(msgid)) return undefined;
-  if (text(method) === 'rollback') return encodeNilResultReply(msgid);
-  return encodeErrorReply(msgid, refusal.exceptionClass, refusal.message);
+  return encodeEndedSessionReply(msgid, text(method), refusal.exceptionClass, refusal.message);
 }
 
 function isMsgid(value: unknown): value is number {

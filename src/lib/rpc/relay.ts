@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { ProtocolError } from './errors.js';
 import { REFUSAL_CLASS, REFUSAL_MESSAGES, type SessionMode } from './policy.js';
-import { encodeErrorReply, encodeNilResultReply } from './replies.js';
+import { encodeEndedSessionReply, encodeErrorReply, encodeNilResultReply } from './replies.js';
 import { ReplyChannel } from './reply-channel.js';
 import { type FilterOutput, RequestFilter } from './request-filter.js';
 import { pumpChunks } from './streams.js';
@@ -166,7 +166,8 @@ async function relayDirect(options: RelayOptions, replies: DirectReplies): Promi
     },
     allowed: (method, msgid) => {
       if (stopped === undefined) countAllowed(stats, method);
-      else answers.add(answerAfterEnd(method, msgid));
+      else
+        answers.add(encodeEndedSessionReply(msgid, method, REFUSAL_CLASS, REFUSAL_MESSAGES.ended));
     },
     refused: (msgid, method, message) => {
       noteRefusal(stats, msgid, method);
@@ -207,13 +208,6 @@ async function relayDirect(options: RelayOptions, replies: DirectReplies): Promi
   await upstream;
   clearTimeout(timer);
   return stats;
-}
-
-/** Builds the gate's reply to a request that arrives after a refusal ended borg. */
-function answerAfterEnd(method: string, msgid: number): Buffer {
-  // rollback only resets borg's memory of the transaction, which ended with borg.
-  if (method === 'rollback') return encodeNilResultReply(msgid);
-  return encodeErrorReply(msgid, REFUSAL_CLASS, REFUSAL_MESSAGES.ended);
 }
 
 /** The gate's own replies, held back until borg can no longer write to the client. */

@@ -43,6 +43,21 @@ export function encodeNilResultReply(msgid: number): Buffer {
   return toBuffer(encode({ i: msgid, r: null }));
 }
 
+/**
+ * Encodes the reply of a gate that no longer runs borg for the session: a nil result for
+ * `rollback`, which only resets borg's memory of the transaction and which every client sends
+ * after an error, and an error reply for any other method.
+ */
+export function encodeEndedSessionReply(
+  msgid: number,
+  method: string | undefined,
+  exceptionClass: string,
+  message: string,
+): Buffer {
+  if (method === 'rollback') return encodeNilResultReply(msgid);
+  return encodeErrorReply(msgid, exceptionClass, message);
+}
+
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -2,7 +2,7 @@ import { decode } from '@msgpack/msgpack';
 import { decodeRequest, isMsgid } from './decode.js';
 import { ProtocolError } from './errors.js';
 import { type FrameEvent, type FramePath, Framer, REQUEST_LIMITS } from './framer.js';
-import { evaluate, type RuleContext, ruleFor, type SessionMode } from './policy.js';
+import { evaluate, isManifestId, type RuleContext, ruleFor, type SessionMode } from './policy.js';
 
 /** Receiver of the filter's decisions. */
 export interface FilterOutput {
@@ -196,15 +196,15 @@ export class RequestFilter {
   private accept(msgid: number, method: string, objectId: Uint8Array | undefined): void {
     // Only append-only sessions ask which objects this session stored.
     if (this.mode === 'append-only' && method === 'put' && objectId !== undefined) {
-      this.trackPut(latin1(objectId));
+      this.trackPut(latin1(objectId), isManifestId(objectId));
     }
     this.output.allowed(method, msgid);
   }
 
-  private trackPut(id: string): void {
+  private trackPut(id: string, isManifest: boolean): void {
     if (this.puts.size < this.maxTrackedPuts) this.puts.add(id);
     const full = this.archivePuts.size >= MAX_TRACKED_ARCHIVES;
-    if (id === MANIFEST_KEY && this.lastPut !== undefined && !full) {
+    if (isManifest && this.lastPut !== undefined && !full) {
       this.archivePuts.add(this.lastPut);
     }
     this.lastPut = id;
@@ -217,9 +217,6 @@ export class RequestFilter {
     this.output.refused(msgid, method, message);
   }
 }
-
-/** The manifest's object id, 32 zero bytes, as trackPut keys it. */
-const MANIFEST_KEY = '\0'.repeat(32);
 
 function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
