@@ -51,7 +51,7 @@ export interface SessionContext {
   io: ServeIo;
   /**
    * msgid of the client's `open` while the gate has read it and borg has not: a refusal in
-   * that time answers this call, because the client already sent its `negotiate`.
+   * that time replies to this call, because the client already sent its `negotiate`.
    */
   openMsgid?: number;
 }

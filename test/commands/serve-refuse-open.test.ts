@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { refuse, type SessionContext } from '../../src/commands/serve.js';
 import { refusalMessage } from '../../src/lib/session/refusals.js';
 
-/** A session whose client has sent negotiate and open; only the fields refuse() reads. */
+/** Builds a session whose client has sent negotiate and open, with the fields refuse() reads. */
 function sessionAfterOpen(openMsgid: number | undefined) {
   const stdin = new PassThrough();
   const stdout = new PassThrough();

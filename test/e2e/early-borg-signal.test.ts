@@ -39,16 +39,19 @@ describe('signal to the gate during the handshake', () => {
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
+
     const stdout: Buffer[] = [];
     let stderr = '';
     client.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     client.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
+
     client.stdin.write(NEGOTIATE);
     // The negotiate reply means the gate is reading the handshake; borg runs by then.
     await waitFor(() => stdout.length > 0, 20_000, 'negotiate reply');
     await waitFor(() => borgServeProcesses(repo).length === 1, 20_000, 'early borg');
+
     const [gateProcess] = gateProcesses(gate.policyFile);
     expect(gateProcess).toBeDefined();
     process.kill(gateProcess!.pid, signal);
@@ -56,6 +59,7 @@ describe('signal to the gate during the handshake', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     client.stdin.end(encode({ i: 2, m: 'open', a: { path: repo, create: false, lock: true } }));
     await exitOf(client);
+
     await waitFor(() => borgServeProcesses(repo).length === 0, 10_000, 'no borg serve');
     // Only the gate's 25-byte negotiate reply: borg printed nothing on stdout...
     expect(Buffer.concat(stdout).length).toBe(25);

@@ -62,7 +62,7 @@ export function buildServeArgv(options: ServeArgvOptions): ServeArgv {
 
 function loggingArgs(request: ServeRequest, borgMajor: 1 | 2): string[] {
   const args = request.logLevel === undefined ? [] : [`--${request.logLevel}`];
-  // The gate answers a borg 1.x client's `negotiate` itself and never passes it on. Answering it
+  // The gate replies to a borg 1.x client's `negotiate` itself and never passes it on. That call
   // is what switches borg 1.x serve to JSON log lines, so the flag sets that format instead.
   if (borgMajor === 1) args.push('--log-json');
   return args.concat(request.debugTopics.map((topic) => `--debug-topic=${topic}`));

@@ -161,7 +161,7 @@ function describeIssue(issue: { code: string; message: string }): string {
   if (issue.code !== 'invalid_type') {
     return issue.message;
   }
-  // zod leaves the input out of its issues, so only the message tells a missing key apart.
+  // zod leaves the input out of its issues, so only the message distinguishes a missing key.
   const expected = issue.message.replace(/^Invalid input: /, '');
   if (expected.endsWith(', received undefined')) {
     return `missing (${expected.replace(/, received undefined$/, '')})`;

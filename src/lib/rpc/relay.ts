@@ -10,15 +10,15 @@ import { pumpChunks } from './streams.js';
 export interface RelayedReplies {
   kind: 'relay';
   /**
-   * `borg serve` stdout. borg never sees `negotiate`, which the gate answers, so the first
-   * reply on it is the one to `open`.
+   * `borg serve` stdout. borg never receives `negotiate`, because the gate replies to it,
+   * so the first reply on it is the one to `open`.
    */
   childOut: Readable;
 }
 
 /**
  * `borg serve` writes its replies to the client itself, so the gate copies only requests. To
- * answer a request itself, the gate first ends borg's input and waits until borg has exited:
+ * reply to a request itself, the gate first ends borg's input and waits until borg has exited:
  * only then can no reply of borg's be half written, so the gate's reply lands between messages.
  */
 export interface DirectReplies {
@@ -146,19 +146,19 @@ async function relayReplies(options: RelayOptions, childOut: Readable): Promise<
 
 /**
  * Relays requests while borg writes its replies to the client itself. The first request the gate
- * must answer (a refusal) ends borg's input. Once borg has exited, the gate sends its answers and
- * replies to what the client sends next: nil to `rollback`, which every client sends after an
- * error, and a refusal to anything else, until the client closes its side.
+ * must reply to itself (a refusal) ends borg's input. Once borg has exited, the gate sends its
+ * held replies, then replies to what the client sends next: nil to `rollback`, which every
+ * client sends after an error, and a refusal to anything else, until the client closes its side.
  */
 async function relayDirect(options: RelayOptions, replies: DirectReplies): Promise<SessionStats> {
   const stats = emptyStats();
-  const answers = new HeldReplies(options.clientOut);
+  const held = new HeldReplies(options.clientOut);
   let stopped: Promise<unknown> | undefined;
   const endBorg = () => {
     if (stopped !== undefined) return;
     options.childIn.end();
     // After a signal, borg's last reply may be cut short, and nothing could follow it safely.
-    stopped = replies.stop().then((byItself) => (byItself ? answers.release() : answers.drop()));
+    stopped = replies.stop().then((byItself) => (byItself ? held.release() : held.drop()));
   };
   const output: FilterOutput = {
     forward: (bytes) => {
@@ -166,19 +166,18 @@ async function relayDirect(options: RelayOptions, replies: DirectReplies): Promi
     },
     allowed: (method, msgid) => {
       if (stopped === undefined) countAllowed(stats, method);
-      else
-        answers.add(encodeEndedSessionReply(msgid, method, REFUSAL_CLASS, REFUSAL_MESSAGES.ended));
+      else held.add(encodeEndedSessionReply(msgid, method, REFUSAL_CLASS, REFUSAL_MESSAGES.ended));
     },
     refused: (msgid, method, message) => {
       noteRefusal(stats, msgid, method);
-      answers.add(encodeErrorReply(msgid, REFUSAL_CLASS, message));
+      held.add(encodeErrorReply(msgid, REFUSAL_CLASS, message));
       endBorg();
     },
-    // Only a read-only borg check has the gate answer nonce calls, and its exclusive open makes
-    // the gate relay replies. Any other session that sends them gets the read-only refusal.
+    // The gate replies to nonce calls itself only in a read-only borg check, whose exclusive open
+    // makes it relay replies. Any other session that sends them gets the read-only refusal.
     answered: (msgid, method) => {
       noteRefusal(stats, msgid, method);
-      answers.add(encodeErrorReply(msgid, REFUSAL_CLASS, REFUSAL_MESSAGES.readOnly));
+      held.add(encodeErrorReply(msgid, REFUSAL_CLASS, REFUSAL_MESSAGES.readOnly));
       endBorg();
     },
   };

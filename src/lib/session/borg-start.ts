@@ -20,7 +20,7 @@ export function serveArgvFor(granted: GrantedSession, grant: Grant): ServeArgv {
 /**
  * True when borg's replies must pass through the gate; otherwise borg writes them to the client
  * itself, which spares every reply a copy. A read-only `borg check` (the one exclusive open of a
- * read-only key) needs the gate to answer its nonce calls mid-session, and with a storage quota
+ * read-only key) needs the gate to reply to its nonce calls mid-session, and with a storage quota
  * the audit log names the StorageQuotaExceeded reply that ends a backup.
  */
 export function gateReadsReplies(

@@ -190,7 +190,7 @@ async function runBorgForGrant(
   if (!fits) await discardEarlyBorg(early);
   const child = fits ? adoptEarlyBorg(early) : startBorg(granted, argv, direct);
   adopt();
-  // From here borg answers the client's open.
+  // From here borg replies to the client's open.
   session.openMsgid = undefined;
   const stats = await relayToBorg({ granted, handshake, grant, child, repositoryExisted, direct });
   const result = await waitForExit(child, BORG_EXIT_GRACE_MS);

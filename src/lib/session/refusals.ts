@@ -59,7 +59,7 @@ export class SessionRefused extends Error {
 
 /**
  * A session that ran, whose `session_end` record the audit log did not take. It is reported to
- * the system log, because the session is over and the client can no longer be told.
+ * the system log, because the session is over and no message can reach the client.
  */
 export class SessionEndUnrecorded extends Error {
   override readonly name = 'SessionEndUnrecorded';

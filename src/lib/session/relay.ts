@@ -44,7 +44,7 @@ export interface RelayOptions {
 
 /**
  * Passes the client's `open` to borg, then relays the session through the RPC filter for the
- * grant's mode until borg's output ends. borg never sees `negotiate`: the gate answered it.
+ * grant's mode until borg's output ends. borg never receives `negotiate`: the gate replied to it.
  */
 export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
   const { handshake, child, grant } = options;
@@ -62,7 +62,7 @@ export async function relayToBorg(options: RelayOptions): Promise<RelayStats> {
       ? {
           kind: 'direct',
           exited: child.exited,
-          // borg 1.2 catches SIGTERM and exits with code 143, so the gate asks what it sent.
+          // borg 1.2 catches SIGTERM and exits with code 143, so the gate checks what it sent.
           stop: async () => {
             const exit = await waitForExit(child, BORG_EXIT_GRACE_MS);
             return exit.signal === undefined && exit.sentByGate === undefined;

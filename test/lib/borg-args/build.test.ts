@@ -37,7 +37,7 @@ describe('buildServeArgv modes', () => {
   ] as const)('borg %i %s', (borgMajor, mode, modeArgs) => {
     const argv = buildServeArgv(options({ borgMajor, mode }));
     expect(argv.file).toBe('/usr/bin/borg');
-    // borg 1.x never sees the client's negotiate, which would pick JSON log lines.
+    // borg 1.x never receives the client's negotiate, which would pick JSON log lines.
     const logging = borgMajor === 1 ? ['--log-json'] : [];
     const restriction = '--restrict-to-repository=/srv/borg/alpha';
     expect(argv.args).toEqual(['serve', ...logging, restriction, ...modeArgs]);

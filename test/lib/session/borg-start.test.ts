@@ -16,7 +16,7 @@ const REQUEST: ServeRequest = {
   logJson: false,
 };
 
-/** A granted session with only the fields starting borg reads; its streams are in memory. */
+/** Builds a granted session with the fields that starting borg reads, on in-memory streams. */
 function granted(client: Partial<Client>, request: Partial<ServeRequest> = {}): GrantedSession {
   const io = {
     env: { HOME: '/tmp' },
