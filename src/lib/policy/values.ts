@@ -72,6 +72,17 @@ export function describeCidrProblem(value: string): string | undefined {
   return cidrProblem(value, parsed);
 }
 
+/** Describes how programs read an IPv4 text that is not four plain decimal numbers. */
+function describeReadings(octal: string, decimal: string | undefined): string {
+  if (decimal === undefined) {
+    return `some programs read it as ${octal}`;
+  }
+  if (decimal === octal) {
+    return `it means ${octal}, but leading zeros are read as octal in other places`;
+  }
+  return `some programs read it as octal (${octal}), others as decimal (${decimal})`;
+}
+
 function cidrProblem(value: string, [address, prefix]: Cidr): string | undefined {
   const [text, prefixText] = value.split('/') as [string, string | undefined];
   if (prefixText !== undefined && !/^(?:0|[1-9]\d*)$/.test(prefixText)) {
@@ -86,12 +97,7 @@ function cidrProblem(value: string, [address, prefix]: Cidr): string | undefined
         ? `${parts.map((part) => String(Number(part))).join('.')}${suffix}`
         : undefined;
     const octal = `${address.toString()}${suffix}`;
-    const readings =
-      decimal === undefined
-        ? `some programs read it as ${octal}`
-        : decimal === octal
-          ? `it means ${octal}, but leading zeros are read as octal in other places`
-          : `some programs read it as octal (${octal}), others as decimal (${decimal})`;
+    const readings = describeReadings(octal, decimal);
     return `"${value}" is not four plain decimal numbers: ${readings}; write each part as a decimal number without leading zeros`;
   }
   if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
